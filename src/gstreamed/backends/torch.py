@@ -1,0 +1,83 @@
+"""PyTorch backend: runs the YOLOv8 network of `gstreamed.backends.yolov8` on CPU or CUDA."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from gstreamed.backends.base import parse_device
+from gstreamed.backends.yolov8 import load_model, resize_info  # raises GstreamedError sans torch
+from gstreamed.errors import GstreamedError
+
+import torch  # noqa: E402  (after yolov8, which turns a missing torch into a clear error)
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 64  # eager PyTorch takes any batch; the same cap as a dynamic ONNX model
+
+
+def torch_device(device: str) -> torch.device:
+    """The torch device for ``cpu`` / ``cuda`` / ``cuda:N``; warns loudly and returns CPU
+    when CUDA is requested but unavailable."""
+    kind, index = parse_device(device)
+    if kind == "cpu":
+        return torch.device("cpu")
+    if not torch.cuda.is_available():
+        log.warning("CUDA requested but this PyTorch (%s, CUDA build: %s) sees no CUDA device. "
+                    "RUNNING ON CPU.", torch.__version__, torch.version.cuda or "none")
+        return torch.device("cpu")
+    count = torch.cuda.device_count()
+    if index >= count:
+        raise GstreamedError(f"device cuda:{index} requested but only {count} CUDA device(s) "
+                             f"exist; use cuda:0..cuda:{count - 1}")
+    return torch.device("cuda", index)
+
+
+class TorchBackend:
+    """Runs YOLOv8 detection weights (.safetensors) with PyTorch.
+
+    ``half`` runs in float16 (CUDA only); ``threads`` sets PyTorch's intra-op thread count;
+    ``imgsz`` (int or (h, w)) overrides the input size from the weights' metadata.
+    """
+
+    name = "torch"
+    layout = "v8"
+
+    def __init__(self, model: str | Path, device: str = "cpu", half: bool = False,
+                 threads: int | None = None, imgsz: int | Sequence[int] | None = None) -> None:
+        path = Path(model)
+        if path.suffix.lower() == ".onnx":
+            raise GstreamedError(f"{path}: the torch backend runs .safetensors weights; use "
+                                 "--backend ort for ONNX models")
+        if threads:
+            torch.set_num_threads(threads)
+        loaded = load_model(path)
+        self.info = resize_info(loaded.info, imgsz)
+        self._device = torch_device(device)
+        self.device = str(self._device)
+        if half and self._device.type != "cuda":
+            log.warning("--half needs CUDA; running float32 on CPU")
+        self._dtype = torch.float16 if half and self._device.type == "cuda" else torch.float32
+        self._network = loaded.network.to(self._device, self._dtype)
+        self._network = self._network.to(memory_format=torch.channels_last)
+
+    @property
+    def max_batch(self) -> int:
+        """Largest batch ``forward`` accepts."""
+        return MAX_BATCH
+
+    def forward(self, tensor: np.ndarray) -> np.ndarray:
+        """Raw head output [B, 4+C, A] (float32) for a float32 NCHW batch in 0..1."""
+        shape = tensor.shape
+        if (len(shape) != 4 or shape[1] != 3 or shape[0] > MAX_BATCH
+                or shape[2] % 32 or shape[3] % 32):
+            raise GstreamedError(f"inference failed: input shape {list(shape)}; expected "
+                                 f"[B<={MAX_BATCH}, 3, H, W] with H and W multiples of 32")
+        with torch.inference_mode():
+            x = torch.from_numpy(np.ascontiguousarray(tensor, dtype=np.float32))
+            x = x.to(self._device, self._dtype, non_blocking=True)
+            out = self._network(x.contiguous(memory_format=torch.channels_last))
+            return out.float().cpu().numpy()
