@@ -1,0 +1,217 @@
+"""ByteTrack (Zhang et al. 2022), vectorised: all track state lives in numpy arrays."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from gstreamed.detect.detections import Detections
+from gstreamed.track.base import TrackerParam, check_params
+from gstreamed.track.kalman import XyahKalman
+from gstreamed.track.matching import assign_below, iou_matrix, valid_boxes
+
+TRACKED, LOST = 1, 2
+DUPLICATE_IOU = 0.85  # ByteTrack's remove_duplicate_stracks: IoU distance < 0.15
+
+
+class ByteTracker:
+    """ByteTrack: high-score detections first, then low-score ones rescue unmatched tracks.
+
+    Follows the published BYTETracker: fused IoU x score cost for high-score detections,
+    plain IoU for the second (low-score) association, one-frame "unconfirmed" tracks, lost
+    tracks kept ``frame_rate / 30 * track_buffer`` frames, duplicate removal. Class-agnostic.
+    """
+
+    PARAMS = (
+        TrackerParam("track_thresh", float, 0.5,
+                     "detections at or above this score take part in the first association",
+                     minimum=0.0, maximum=1.0),
+        TrackerParam("low_thresh", float, 0.1,
+                     "detections above this score (and below track_thresh) are the second "
+                     "association's low-score boxes", minimum=0.0, maximum=1.0),
+        TrackerParam("new_track_thresh", float, 0.6,
+                     "minimum score of an unmatched detection to start a new track",
+                     minimum=0.0, maximum=1.0),
+        TrackerParam("match_thresh", float, 0.8,
+                     "maximum cost (1 - IoU x score) of the first association",
+                     minimum=0.0, maximum=1.0),
+        TrackerParam("second_match_thresh", float, 0.5,
+                     "maximum cost (1 - IoU) of the low-score association",
+                     minimum=0.0, maximum=1.0),
+        TrackerParam("unconfirmed_match_thresh", float, 0.7,
+                     "maximum cost of matching a one-frame-old track", minimum=0.0, maximum=1.0),
+        TrackerParam("track_buffer", int, 30, "frames (at 30 fps) a lost track is kept",
+                     minimum=0),
+        TrackerParam("frame_rate", float, 30.0, "stream frame rate, scales track_buffer",
+                     minimum=1e-3),
+        TrackerParam("fuse_score", bool, True,
+                     "weight IoU by detection score in the first association (off = MOT20 mode)"),
+    )
+
+    def __init__(self, track_thresh: float = 0.5, low_thresh: float = 0.1,
+                 new_track_thresh: float = 0.6, match_thresh: float = 0.8,
+                 second_match_thresh: float = 0.5, unconfirmed_match_thresh: float = 0.7,
+                 track_buffer: int = 30, frame_rate: float = 30.0,
+                 fuse_score: bool = True) -> None:
+        p = check_params("bytetrack", self.PARAMS, {
+            "track_thresh": track_thresh, "low_thresh": low_thresh,
+            "new_track_thresh": new_track_thresh, "match_thresh": match_thresh,
+            "second_match_thresh": second_match_thresh,
+            "unconfirmed_match_thresh": unconfirmed_match_thresh,
+            "track_buffer": track_buffer, "frame_rate": frame_rate, "fuse_score": fuse_score})
+        self.track_thresh: float = p["track_thresh"]
+        self.low_thresh: float = p["low_thresh"]
+        self.new_track_thresh: float = p["new_track_thresh"]
+        self.match_thresh: float = p["match_thresh"]
+        self.second_match_thresh: float = p["second_match_thresh"]
+        self.unconfirmed_match_thresh: float = p["unconfirmed_match_thresh"]
+        self.track_buffer: int = p["track_buffer"]
+        self.frame_rate: float = p["frame_rate"]
+        self.fuse_score: bool = p["fuse_score"]
+        self.max_time_lost = int(self.frame_rate / 30.0 * self.track_buffer)
+        self.reset()
+
+    def reset(self) -> None:
+        """Drop every track and restart ids at 1."""
+        self._frame = 0
+        self._next_id = 1
+        self._mean = np.zeros((0, 8))
+        self._cov = np.zeros((0, 8, 8))
+        self._state = np.zeros(0, dtype=np.int8)
+        self._activated = np.zeros(0, dtype=bool)
+        self._last_frame = np.zeros(0, dtype=np.int64)
+        self._start_frame = np.zeros(0, dtype=np.int64)
+        self._ids = np.zeros(0, dtype=np.int64)  # 0 until first reported
+
+    def update(self, detections: Detections) -> Detections:
+        """Track one frame; returns the rows matched to an active track, with track ids."""
+        self._frame += 1
+        frame = self._frame
+        scores = detections.confidence.astype(np.float64)
+        usable = valid_boxes(detections.xyxy)
+        high = np.flatnonzero(usable & (scores >= self.track_thresh))
+        low = np.flatnonzero(usable & (scores > self.low_thresh) & (scores < self.track_thresh))
+        boxes = detections.xyxy.astype(np.float64)
+
+        state, activated = self._state, self._activated
+        was_lost = state == LOST
+        pool = np.concatenate([np.flatnonzero((state == TRACKED) & activated),
+                               np.flatnonzero(was_lost)])
+        unconfirmed = np.flatnonzero((state == TRACKED) & ~activated)
+        if len(pool):
+            mean = self._mean[pool]
+            mean[was_lost[pool], 7] = 0.0
+            self._mean[pool], self._cov[pool] = XyahKalman.predict(mean, self._cov[pool])
+        iou = iou_matrix(XyahKalman.boxes(self._mean), boxes)  # every track x every detection
+
+        match_track: list[np.ndarray] = []
+        match_det: list[np.ndarray] = []
+
+        # First association: confirmed + lost tracks with high-score detections.
+        cost = self._cost(iou, pool, high, scores, self.fuse_score)
+        rows, cols = assign_below(cost, self.match_thresh)
+        match_track.append(pool[rows])
+        match_det.append(high[cols])
+        free_track = np.ones(len(pool), dtype=bool)
+        free_track[rows] = False
+        free_high = np.ones(len(high), dtype=bool)
+        free_high[cols] = False
+
+        # Second association: still-tracked tracks with low-score detections.
+        remaining = pool[free_track & (state[pool] == TRACKED)]
+        cost = self._cost(iou, remaining, low, scores, False)
+        rows, cols = assign_below(cost, self.second_match_thresh)
+        match_track.append(remaining[rows])
+        match_det.append(low[cols])
+        newly_lost = np.ones(len(remaining), dtype=bool)
+        newly_lost[rows] = False
+        state[remaining[newly_lost]] = LOST
+
+        # Unconfirmed (one-frame-old) tracks with the high-score detections left over.
+        high = high[free_high]
+        cost = self._cost(iou, unconfirmed, high, scores, self.fuse_score)
+        rows, cols = assign_below(cost, self.unconfirmed_match_thresh)
+        match_track.append(unconfirmed[rows])
+        match_det.append(high[cols])
+        removed = np.zeros(len(state), dtype=bool)
+        removed[unconfirmed] = True
+        removed[unconfirmed[rows]] = False
+        starters = np.delete(high, cols)
+
+        tracks = np.concatenate(match_track)
+        dets = np.concatenate(match_det)
+        matched_det = np.full(len(state), -1, dtype=np.int64)
+        if len(tracks):
+            mean, cov = XyahKalman.update(self._mean[tracks], self._cov[tracks],
+                                          XyahKalman.measure(boxes[dets]))
+            self._mean[tracks], self._cov[tracks] = mean, cov
+            state[tracks] = TRACKED
+            activated[tracks] = True
+            self._last_frame[tracks] = frame
+            matched_det[tracks] = dets
+
+        # Lost tracks (from before this frame) past their buffer are dropped.
+        removed |= was_lost & (state == LOST) & (frame - self._last_frame > self.max_time_lost)
+
+        starters = starters[scores[starters] >= self.new_track_thresh]
+        if len(starters):
+            self._start(boxes[starters], frame)
+            matched_det = np.concatenate([matched_det, starters])
+            removed = np.concatenate([removed, np.zeros(len(starters), dtype=bool)])
+
+        removed |= self._duplicates(~removed)
+        if removed.any():
+            keep = ~removed
+            self._keep(keep)
+            matched_det = matched_det[keep]
+
+        report = (self._state == TRACKED) & self._activated
+        unnamed = report & (self._ids == 0)
+        count = int(unnamed.sum())
+        if count:
+            self._ids[unnamed] = np.arange(self._next_id, self._next_id + count)
+            self._next_id += count
+        out_rows, out_ids = matched_det[report], self._ids[report]
+        order = np.argsort(out_rows)
+        return detections[out_rows[order]].with_track_ids(out_ids[order])
+
+    @staticmethod
+    def _cost(iou: np.ndarray, tracks: np.ndarray, dets: np.ndarray, scores: np.ndarray,
+              fuse: bool) -> np.ndarray:
+        """1 - IoU, or 1 - IoU x detection score when ``fuse``, of the given tracks x dets."""
+        sub = iou[tracks[:, None], dets[None, :]]
+        return 1.0 - (sub * scores[dets][None, :] if fuse else sub)
+
+    def _start(self, det_boxes: np.ndarray, frame: int) -> None:
+        """New tracks; only those born on the stream's first frame are reported at once."""
+        count = len(det_boxes)
+        mean, cov = XyahKalman.initiate(XyahKalman.measure(det_boxes))
+        self._mean = np.concatenate([self._mean, mean])
+        self._cov = np.concatenate([self._cov, cov])
+        self._state = np.concatenate([self._state, np.full(count, TRACKED, np.int8)])
+        self._activated = np.concatenate([self._activated, np.full(count, frame == 1)])
+        self._last_frame = np.concatenate([self._last_frame, np.full(count, frame, np.int64)])
+        self._start_frame = np.concatenate([self._start_frame, np.full(count, frame, np.int64)])
+        self._ids = np.concatenate([self._ids, np.zeros(count, np.int64)])
+
+    def _duplicates(self, alive: np.ndarray) -> np.ndarray:
+        """Mask of the younger of each live tracked/lost pair that overlap almost entirely."""
+        dup = np.zeros(len(self._state), dtype=bool)
+        tracked = np.flatnonzero(alive & (self._state == TRACKED))
+        lost = np.flatnonzero(alive & (self._state == LOST))
+        if not len(tracked) or not len(lost):
+            return dup
+        boxes = XyahKalman.boxes(self._mean)
+        p, q = np.nonzero(iou_matrix(boxes[tracked], boxes[lost]) > DUPLICATE_IOU)
+        if len(p):
+            p, q = tracked[p], lost[q]
+            age = self._last_frame - self._start_frame
+            tracked_older = age[p] > age[q]
+            dup[q[tracked_older]] = True
+            dup[p[~tracked_older]] = True
+        return dup
+
+    def _keep(self, mask: np.ndarray) -> None:
+        self._mean, self._cov = self._mean[mask], self._cov[mask]
+        self._state, self._activated = self._state[mask], self._activated[mask]
+        self._last_frame, self._start_frame = self._last_frame[mask], self._start_frame[mask]
+        self._ids = self._ids[mask]

@@ -1,0 +1,44 @@
+"""Box overlap and assignment helpers shared by the trackers."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+
+def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU of every box in ``a`` [N,4] with every box in ``b`` [M,4] (xyxy) -> [N,M] float64."""
+    if len(a) == 0 or len(b) == 0:
+        return np.zeros((len(a), len(b)))
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    w = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0])
+    h = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1])
+    inter = np.maximum(w, 0.0) * np.maximum(h, 0.0)
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    union = area_a[:, None] + area_b[None, :] - inter
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(union > 0, inter / union, 0.0)
+
+
+def assign_below(cost: np.ndarray, limit: float) -> tuple[np.ndarray, np.ndarray]:
+    """Min-cost matching where a pair is allowed only if its cost is below ``limit``.
+
+    Same optimum as ``lap.lapjv(cost, extend_cost=True, cost_limit=limit)`` (ByteTrack):
+    leaving a row and a column unmatched costs ``limit``, so the best matching maximises the
+    sum of ``limit - cost`` over matched pairs. Returns (rows, cols) of the matched pairs.
+    """
+    if cost.size == 0:
+        empty = np.zeros(0, dtype=np.intp)
+        return empty, empty
+    gain = np.maximum(limit - cost, 0.0)
+    rows, cols = linear_sum_assignment(gain, maximize=True)
+    keep = gain[rows, cols] > 0.0
+    return rows[keep], cols[keep]
+
+
+def valid_boxes(xyxy: np.ndarray) -> np.ndarray:
+    """Mask of boxes with finite coordinates and positive width and height."""
+    return (np.isfinite(xyxy).all(axis=1)
+            & (xyxy[:, 2] > xyxy[:, 0]) & (xyxy[:, 3] > xyxy[:, 1]))
