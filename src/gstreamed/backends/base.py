@@ -1,0 +1,117 @@
+"""The `Backend` interface every inference engine implements, and the model facts it exposes."""
+
+from __future__ import annotations
+
+import ast
+import logging
+from dataclasses import dataclass
+from typing import Mapping, Protocol, Sequence
+
+import numpy as np
+
+from gstreamed.defaults import COCO_NAMES, INPUT_SIZE
+from gstreamed.errors import GstreamedError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """Facts about a detection model, read from its metadata.
+
+    input_size: (height, width) the network expects; names: class-name table;
+    stride: the largest stride; task: Ultralytics task ("detect").
+    """
+
+    input_size: tuple[int, int]
+    names: tuple[str, ...]
+    stride: int = 32
+    task: str = "detect"
+    description: str = ""
+
+    @classmethod
+    def from_metadata(cls, metadata: Mapping[str, str], source: str,
+                      fallback_size: tuple[int, int] | None = None) -> "ModelInfo":
+        """Parse Ultralytics metadata (``names``, ``imgsz``, ``stride``, ``task``).
+
+        ``fallback_size`` is the static input size when the graph has one; a model with no
+        ``names`` falls back to COCO names with a warning.
+        """
+        task = metadata.get("task", "detect")
+        if task != "detect":
+            raise GstreamedError(f"{source}: a '{task}' model; gstreamed runs detection models "
+                                 "(Ultralytics task 'detect')")
+        names = parse_names(metadata.get("names"), source)
+        size = parse_imgsz(metadata.get("imgsz")) or fallback_size or (INPUT_SIZE, INPUT_SIZE)
+        stride = int(metadata.get("stride", 32))
+        return cls(size, names, stride, task, metadata.get("description", ""))
+
+    def metadata(self) -> dict[str, str]:
+        """Ultralytics-compatible metadata strings (inverse of `from_metadata`)."""
+        return {
+            "names": str({i: n for i, n in enumerate(self.names)}),
+            "imgsz": str(list(self.input_size)),
+            "stride": str(self.stride),
+            "task": self.task,
+            "description": self.description,
+        }
+
+
+def parse_names(text: str | None, source: str) -> tuple[str, ...]:
+    """Class names from an Ultralytics ``names`` string (a dict or list literal)."""
+    if not text:
+        log.warning("%s has no class names in its metadata; assuming the 80 COCO classes", source)
+        return COCO_NAMES
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError) as exc:
+        raise GstreamedError(f"{source}: unreadable 'names' metadata ({exc})") from None
+    if isinstance(value, dict):
+        return tuple(str(value[k]) for k in sorted(value, key=int))
+    if isinstance(value, (list, tuple)):
+        return tuple(str(v) for v in value)
+    raise GstreamedError(f"{source}: 'names' metadata is neither a dict nor a list")
+
+
+def parse_imgsz(text: str | None) -> tuple[int, int] | None:
+    """(height, width) from an Ultralytics ``imgsz`` string like ``[640, 640]`` or ``640``."""
+    if not text:
+        return None
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return None
+    if isinstance(value, int):
+        return value, value
+    if isinstance(value, (list, tuple)) and len(value) == 2:
+        return int(value[0]), int(value[1])
+    return None
+
+
+class Backend(Protocol):
+    """An inference engine running one YOLO detection network.
+
+    ``forward`` takes a float32 NCHW RGB tensor in 0..1 of shape (B, 3, *input_size) and
+    returns the raw head output (e.g. ``[B, 4+C, A]`` for YOLOv8/11).
+    """
+
+    name: str  # "ort" or "torch"
+    device: str  # "cpu", "cuda:0", ...
+    info: ModelInfo
+    layout: str  # head output layout, one of gstreamed.detect.decode.LAYOUTS
+
+    def forward(self, tensor: np.ndarray) -> np.ndarray: ...
+
+    @property
+    def max_batch(self) -> int:
+        """Largest batch ``forward`` accepts (1 for a static batch-1 graph)."""
+        ...
+
+
+def parse_device(device: str) -> tuple[str, int]:
+    """Split ``cpu`` / ``cuda`` / ``cuda:N`` into (kind, index)."""
+    kind, _, index = device.partition(":")
+    if kind not in ("cpu", "cuda") or (index and not index.isdigit()):
+        raise GstreamedError(f"unknown device {device!r}: use cpu, cuda or cuda:N")
+    return kind, int(index or 0)
+

@@ -1,0 +1,103 @@
+"""``gstreamed [run] INPUT``: detect and track objects in a video, image, stream or camera."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from gstreamed.commands.common import (add_detection_arguments, add_model_arguments,
+                                       detector_from_args)
+from gstreamed.errors import GstreamedError
+from gstreamed.progress import Progress
+from gstreamed.timing import Timings, render_table
+from gstreamed.track import add_tracker_arguments, tracker_from_args
+
+PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower")
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "run", help="process a video, image, URI or camera (the default command)",
+        description="Detect and track objects; writes INPUT.out.mkv for videos and "
+                    "INPUT.out.jpg for images.")
+    parser.add_argument("input", help="video or image file, URI (rtsp://, http://, file://) "
+                                      "or camera device (/dev/video0)")
+    parser.add_argument("-o", "--output", type=Path, default=None,
+                        help="output path (default: INPUT.out.mkv, or INPUT.out.jpg for images)")
+    parser.add_argument("--force", action="store_true", help="overwrite existing outputs")
+    parser.add_argument("--no-output", action="store_true",
+                        help="write no annotated video/image (e.g. with --json or --live)")
+    parser.add_argument("--json", type=Path, default=None, metavar="PATH",
+                        help="write detections as JSON Lines, one object per frame")
+    parser.add_argument("--mot", type=Path, default=None, metavar="PATH",
+                        help="write tracks in MOTChallenge format (frames 1-based)")
+    parser.add_argument("--live", action="store_true",
+                        help="show the annotated stream in a window while writing the file")
+    parser.add_argument("--no-track", action="store_true", help="detect only, no tracking")
+    parser.add_argument("--preset", choices=PRESETS, default="veryfast",
+                        help="x264 speed preset (default: veryfast)")
+    parser.add_argument("--quality", type=int, default=23,
+                        help="x264 quantizer, 0-51, lower is better (default: 23)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress line")
+    add_model_arguments(parser)
+    add_detection_arguments(parser)
+    add_tracker_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def check_writable(path: Path | None, force: bool) -> None:
+    """Refuse to overwrite an existing file without --force, or to write into a missing dir."""
+    if path is None:
+        return
+    if path.exists() and not force:
+        raise GstreamedError(f"{path} already exists; use --force to overwrite it")
+    if path.is_dir():
+        raise GstreamedError(f"{path} is a directory; give a file path")
+    if not path.parent.exists():
+        raise GstreamedError(f"output directory does not exist: {path.parent}")
+
+
+def run(args: argparse.Namespace) -> int:
+    from gstreamed.gst.pipeline import Job, Outputs, classify, init
+
+    init()
+    source = classify(args.input)
+    media = None if args.no_output else (args.output or source.default_output)
+    for path in (media, args.json, args.mot):
+        check_writable(path, args.force)
+    if len({p.resolve() for p in (media, args.json, args.mot) if p}) < \
+            len([p for p in (media, args.json, args.mot) if p]):
+        raise GstreamedError("--output, --json and --mot must be different files")
+    if args.mot and (source.is_image or args.no_track):
+        raise GstreamedError("--mot needs tracking on a video (not an image, not --no-track)")
+    if args.live and not _display_available():
+        raise GstreamedError("--live needs a display (set DISPLAY or WAYLAND_DISPLAY); "
+                             "run without --live to only write the file")
+    timings = Timings()
+    detector = detector_from_args(args, timings)
+    tracker_from_args(args)  # bad tracker options fail here, before the pipeline starts
+    # ByteTrack's frame rate follows the stream: the element passes it once caps are known.
+    make_tracker = None if (source.is_image or args.no_track) else \
+        (lambda rate: tracker_from_args(args, rate))
+    outputs = Outputs(media=media, json=args.json, mot=args.mot, live=args.live,
+                      encoder_preset=args.preset, quality=args.quality)
+    progress = Progress(enabled=not args.no_progress and not source.is_image)
+    result = Job(source, detector, outputs, make_tracker, progress).run()
+    if result.frames == 0:
+        raise GstreamedError(f"{args.input}: no frames decoded")
+    if not source.is_image:
+        print(render_table(result.timings, result.frames, result.seconds,
+                           title=f"gstreamed {args.backend} on {detector.backend.device}"),
+              file=sys.stderr)
+    written = [str(p) for p in (media, args.json, args.mot) if p]
+    if written:
+        print(f"wrote {', '.join(written)}" + (" (interrupted)" if result.interrupted else ""),
+              file=sys.stderr)
+    return 130 if result.interrupted else 0
+
+
+def _display_available() -> bool:
+    import os
+
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))

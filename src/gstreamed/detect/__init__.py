@@ -1,0 +1,1 @@
+"""The plain-Python detection core: preprocess, decode, detector and the result type."""

@@ -1,0 +1,85 @@
+"""`Detector`: frame → letterbox tensor → backend forward → decoded `Detections`."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from gstreamed import defaults
+from gstreamed.backends import Backend, load_backend
+from gstreamed.detect.decode import candidates, nms
+from gstreamed.detect.detections import Detections
+from gstreamed.detect.preprocess import Letterbox, Preprocessor
+from gstreamed.errors import GstreamedError
+from gstreamed.timing import Timings
+
+
+def resolve_classes(classes: Sequence[str | int] | str | None,
+                    names: Sequence[str]) -> np.ndarray | None:
+    """Class ids from names or ids (``"person,car"`` or a list); ``None`` keeps all classes."""
+    if classes is None or classes == "" or classes == []:
+        return None
+    items = classes.split(",") if isinstance(classes, str) else list(classes)
+    ids = []
+    for item in items:
+        text = str(item).strip()
+        if text.isdigit() and int(text) < len(names):
+            ids.append(int(text))
+        elif text in names:
+            ids.append(names.index(text))
+        else:
+            raise GstreamedError(f"unknown class {text!r}; this model knows: "
+                                 f"{', '.join(names[:20])}{' ...' if len(names) > 20 else ''}")
+    return np.asarray(sorted(set(ids)), np.int64)
+
+
+class Detector:
+    """Runs a YOLO detection model on RGB frames and returns boxes in frame pixels."""
+
+    def __init__(self, backend: Backend, conf: float = defaults.CONF_THRESHOLD,
+                 iou: float = defaults.IOU_THRESHOLD,
+                 classes: Sequence[str | int] | str | None = None,
+                 max_det: int = defaults.MAX_DETECTIONS, timings: Timings | None = None) -> None:
+        if not 0.0 <= conf <= 1.0 or not 0.0 <= iou <= 1.0:
+            raise GstreamedError("--conf and --iou must lie between 0 and 1")
+        self.backend = backend
+        self.names = backend.info.names
+        self.input_size = backend.info.input_size
+        self.conf, self.iou, self.max_det = conf, iou, max_det
+        self.classes = resolve_classes(classes, self.names)
+        self.layout = backend.layout
+        self.timings = timings if timings is not None else Timings()
+        self._preprocess = Preprocessor(self.input_size, batch=1)
+
+    @classmethod
+    def from_model(cls, model: str | Path, backend: str = "ort", device: str = "cpu",
+                   **options: object) -> "Detector":
+        """Load ``model`` with a backend and wrap it; ``options`` go to `Detector`."""
+        return cls(load_backend(model, backend, device), **options)  # type: ignore[arg-type]
+
+    def detect(self, frame: np.ndarray) -> Detections:
+        """Detections of one RGB (or grayscale/RGBA) frame, boxes in its pixels."""
+        t0 = time.perf_counter()
+        tensor, placement = self._preprocess(frame)
+        t1 = time.perf_counter()
+        output = self.backend.forward(tensor)
+        t2 = time.perf_counter()
+        result = self.decode(output[0], placement)
+        t3 = time.perf_counter()
+        self.timings.add("preprocess", t1 - t0)
+        self.timings.add("forward", t2 - t1)
+        self.timings.add("postprocess", t3 - t2)
+        return result
+
+    def decode(self, output: np.ndarray, placement: Letterbox) -> Detections:
+        """Detections from one image's head output and its letterbox placement."""
+        raw = candidates(output, self.layout, self.conf, self.classes)
+        if self.layout == "end2end":
+            keep = np.argsort(-raw.confidence, kind="stable")[: self.max_det]
+        else:
+            keep = nms(raw, self.iou, self.max_det)
+        return Detections(placement.to_frame(raw.xyxy[keep]), raw.confidence[keep],
+                          raw.class_id[keep], names=self.names)

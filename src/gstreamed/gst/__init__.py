@@ -1,0 +1,35 @@
+"""GStreamer glue: elements, metadata and pipelines around the vision core."""
+
+from __future__ import annotations
+
+import gi
+
+gi.require_version("Gst", "1.0")
+gi.require_version("GstBase", "1.0")
+gi.require_version("GstVideo", "1.0")
+
+from gi.repository import GLib, Gst  # noqa: E402
+
+_FLOATING_NOISE = "The created element should be floating"
+
+
+def _quiet_python_element_noise(domain: str, level: GLib.LogLevelFlags, message: str) -> None:
+    """Drop GStreamer's harmless 'should be floating' critical raised for Python elements."""
+    if _FLOATING_NOISE not in message:
+        GLib.log_default_handler(domain, level, message, None)
+
+
+def silence_floating_warning() -> None:
+    """Install the log filter for the Python-element noise above."""
+    GLib.log_set_handler("GStreamer", GLib.LogLevelFlags.LEVEL_CRITICAL,
+                         _quiet_python_element_noise)
+
+
+def init() -> None:
+    """Initialise GStreamer and register the gstreamed elements in this process (idempotent)."""
+    if not Gst.is_initialized():
+        Gst.init(None)
+    silence_floating_warning()
+    from gstreamed.gst.elements import register
+
+    register()

@@ -1,0 +1,367 @@
+"""Pipelines the CLI runs: source → decode → convert → detect → track → overlay → outputs.
+
+Every element is made with ``Gst.ElementFactory.make`` and configured through properties;
+user-given paths and URIs are never spliced into a ``parse_launch`` string.
+Queues split the work onto threads: decoding, colour conversion, inference and encoding
+overlap (onnxruntime, OpenCV and the encoders release the GIL).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from gi.repository import GLib, Gst
+
+from gstreamed.detect.detector import Detector
+from gstreamed.errors import GstreamedError
+from gstreamed.gst import init, meta
+from gstreamed.progress import Progress
+from gstreamed.results import JsonlWriter
+from gstreamed.timing import Timings
+from gstreamed.track import Tracker
+
+log = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif", ".pnm",
+                  ".ppm", ".pgm"}
+EOS_GRACE_S = 15.0  # how long to wait for the muxer to finalise after Ctrl-C
+
+
+@dataclass(frozen=True)
+class Source:
+    """What the user pointed at: a local file, a URI or a camera device."""
+
+    kind: str  # "file", "uri" or "camera"
+    location: str
+    is_image: bool = False
+
+    @property
+    def default_output(self) -> Path:
+        """The seed's naming: ``clip.mp4`` → ``clip.mp4.out.mkv``, ``a.jpg`` → ``a.out.jpg``."""
+        if self.kind != "file":
+            raise GstreamedError("give -o/--output for streams and cameras")
+        path = Path(self.location)
+        return path.with_suffix(".out.jpg") if self.is_image else Path(f"{path}.out.mkv")
+
+
+def classify(target: str) -> Source:
+    """Decide how to read ``target``; checks local files before any pipeline starts."""
+    if "://" in target:
+        if not Gst.Uri.is_valid(target):
+            raise GstreamedError(f"not a valid URI: {target}")
+        if target.startswith("file://"):
+            return classify(Gst.Uri.get_location(target) or "")
+        if not Gst.Uri.protocol_is_supported(Gst.URIType.SRC, Gst.Uri.get_protocol(target)):
+            raise GstreamedError(f"no GStreamer source handles {Gst.Uri.get_protocol(target)}://"
+                                 " URIs on this machine")
+        return Source("uri", target)
+    if target.startswith("/dev/video"):
+        if not os.path.exists(target):
+            raise GstreamedError(f"camera not found: {target}")
+        return Source("camera", target)
+    path = Path(target)
+    if not path.exists():
+        raise GstreamedError(f"input not found: {target}")
+    if path.is_dir():
+        raise GstreamedError(f"input is a directory, not a file: {target}")
+    if path.stat().st_size == 0:
+        raise GstreamedError(f"input is empty (0 bytes): {target}")
+    if not os.access(path, os.R_OK):
+        raise GstreamedError(f"input is not readable: {target}")
+    return Source("file", str(path), path.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def make(factory: str, name: str | None = None, **props: object) -> Gst.Element:
+    """Create an element and set its properties (``speed_preset`` → ``speed-preset``)."""
+    element = Gst.ElementFactory.make(factory, name)
+    if element is None:
+        raise GstreamedError(f"GStreamer element '{factory}' is missing; install the GStreamer "
+                             "plugins listed in the README")
+    for key, value in props.items():
+        element.set_property(key.rstrip("_").replace("_", "-"), value)
+    return element
+
+
+@dataclass
+class Outputs:
+    """Where results go: annotated video/image, JSON Lines, MOTChallenge, live display."""
+
+    media: Path | None = None
+    json: Path | None = None
+    mot: Path | None = None
+    live: bool = False
+    encoder_preset: str = "veryfast"
+    quality: int = 23  # x264 constant quality (lower is better)
+
+
+@dataclass
+class RunResult:
+    """What a run did: frames processed, wall time, whether the user interrupted it."""
+
+    frames: int
+    seconds: float
+    interrupted: bool = False
+    timings: Timings = field(default_factory=Timings)
+
+
+class Job:
+    """One pipeline run over one source, with the detector (and tracker) already loaded."""
+
+    def __init__(self, source: Source, detector: Detector, outputs: Outputs,
+                 make_tracker: Callable[[float | None], Tracker] | None = None,
+                 progress: Progress | None = None) -> None:
+        """``make_tracker(frame_rate)`` builds the tracker once the stream's rate is known;
+        ``None`` runs without tracking."""
+        init()
+        self.source, self.detector, self.outputs = source, detector, outputs
+        self.make_tracker = make_tracker
+        self.timings = detector.timings
+        self.progress = progress or Progress(enabled=False)
+        self.pipeline = Gst.Pipeline.new("gstreamed")
+        self._video_linked = False
+        self._writers: list[Callable[[int, float | None, object], None]] = []
+        self._closers: list[Callable[[], None]] = []
+        self._frame = 0
+        self._build()
+
+    # --- building -------------------------------------------------------------------------
+
+    def _add(self, *elements: Gst.Element) -> None:
+        for element in elements:
+            self.pipeline.add(element)
+
+    @staticmethod
+    def _chain(*elements: Gst.Element) -> None:
+        for upstream, downstream in zip(elements, elements[1:]):
+            if not upstream.link(downstream):
+                raise GstreamedError(f"cannot link {upstream.get_name()} to "
+                                     f"{downstream.get_name()}")
+
+    def _build(self) -> None:
+        decoder = self._source_elements()
+        # Processing chain; the first queue decouples decoding from conversion + inference.
+        self.entry = make("queue", "decode_queue", max_size_buffers=4, max_size_time=0,
+                          max_size_bytes=0)
+        convert = make("videoconvert", "to_rgb")
+        rgb = make("capsfilter", caps=Gst.Caps.from_string("video/x-raw,format=RGB"))
+        infer_queue = make("queue", "infer_queue", max_size_buffers=2, max_size_time=0,
+                           max_size_bytes=0)
+        detect = make("gstreamed_detect", "detect")
+        detect.detector = self.detector
+        detect.timings = self.timings
+        chain = [self.entry, convert, rgb, infer_queue, detect]
+        if self.make_tracker is not None:
+            track = make("gstreamed_track", "track")
+            track.make_tracker = self.make_tracker
+            track.timings = self.timings
+            chain.append(track)
+        overlay = make("gstreamed_overlay", "overlay")
+        overlay.timings = self.timings
+        chain.append(overlay)
+        self._add(*chain)
+        self._chain(*chain)
+        overlay.get_static_pad("sink").add_probe(Gst.PadProbeType.BUFFER, self._on_result)
+        self._open_writers()
+        tail = overlay
+        if self.outputs.live:
+            tee = make("tee", "split")
+            self._add(tee)
+            self._chain(overlay, tee)
+            tail = tee
+            self._display_branch(tee)
+        self._media_branch(tail)
+        decoder.connect("pad-added", self._on_pad_added)
+        decoder.connect("no-more-pads", self._on_no_more_pads)
+
+    def _source_elements(self) -> Gst.Element:
+        """Add the source and its decoder; returns the element whose pads appear later."""
+        if self.source.kind == "uri":
+            decoder = make("uridecodebin", "source", uri=self.source.location)
+            self._add(decoder)
+            return decoder
+        if self.source.kind == "camera":
+            src = make("v4l2src", "source", device=self.source.location)
+        else:
+            src = make("filesrc", "source", location=self.source.location)
+        decoder = make("decodebin", "decoder")
+        self._add(src, decoder)
+        self._chain(src, decoder)
+        return decoder
+
+    def _media_branch(self, tail: Gst.Element) -> None:
+        """Encoder + muxer + file sink (or JPEG for images); a fakesink when no file is wanted."""
+        if self.outputs.media is None:
+            elements = [make("queue", "out_queue"), make("fakesink", "sink", sync=False)]
+        elif self.source.is_image:
+            elements = [make("videoconvert", "out_convert"), make("jpegenc", quality=92),
+                        make("filesink", "sink", location=str(self.outputs.media))]
+        else:
+            elements = [
+                make("queue", "encode_queue", max_size_buffers=8, max_size_time=0,
+                     max_size_bytes=0),
+                make("videoconvert", "out_convert"),
+                self._encoder(),
+                make("h264parse"),
+                make("matroskamux", "mux"),
+                make("filesink", "sink", location=str(self.outputs.media)),
+            ]
+        self._add(*elements)
+        self._chain(tail, *elements)
+
+    def _encoder(self) -> Gst.Element:
+        """x264 in constant-quality mode with the chosen speed preset."""
+        encoder = make("x264enc", "encoder")
+        Gst.util_set_object_arg(encoder, "speed-preset", self.outputs.encoder_preset)
+        Gst.util_set_object_arg(encoder, "pass", "quant")
+        encoder.set_property("quantizer", self.outputs.quality)
+        return encoder
+
+    def _display_branch(self, tee: Gst.Element) -> None:
+        """A leaky queue to a window: a slow display drops frames, never slows the file."""
+        elements = [make("queue", "display_queue", leaky=2, max_size_buffers=2,
+                         max_size_time=0, max_size_bytes=0),
+                    make("videoconvert", "display_convert"),
+                    make("autovideosink", "display", sync=False)]
+        self._add(*elements)
+        self._chain(tee, *elements)
+
+    def _open_writers(self) -> None:
+        if self.outputs.json is not None:
+            writer = JsonlWriter(self.outputs.json)
+            self._writers.append(writer.write)
+            self._closers.append(writer.close)
+        if self.outputs.mot is not None:
+            from gstreamed.track.mot import MotWriter
+
+            mot = MotWriter(self.outputs.mot)
+            self._writers.append(lambda frame, _pts, dets: mot.write(frame, dets))
+            self._closers.append(mot.close)
+
+    # --- streaming-thread callbacks ------------------------------------------------------
+
+    def _on_pad_added(self, _decoder: Gst.Element, pad: Gst.Pad) -> None:
+        caps = pad.get_current_caps() or pad.query_caps(None)
+        kind = caps.get_structure(0).get_name() if caps and caps.get_size() else ""
+        if kind.startswith("video/") and not self._video_linked:
+            self._video_linked = pad.link(self.entry.get_static_pad("sink")) == \
+                Gst.PadLinkReturn.OK
+            return
+        # Audio, subtitles or a second video stream: consume and drop them.
+        sink = make("fakesink", sync=False, async_=False)
+        self.pipeline.add(sink)
+        sink.sync_state_with_parent()
+        pad.link(sink.get_static_pad("sink"))
+
+    def _on_no_more_pads(self, decoder: Gst.Element) -> None:
+        if not self._video_linked:
+            message = f"{self.source.location}: no video stream (or an undecodable one)"
+            decoder.post_message(Gst.Message.new_error(
+                decoder, GLib.Error.new_literal(Gst.StreamError.quark(), message,
+                                                Gst.StreamError.WRONG_TYPE), message))
+
+    def _on_result(self, _pad: Gst.Pad, info: Gst.PadProbeInfo) -> Gst.PadProbeReturn:
+        buffer = info.get_buffer()
+        if self._writers:
+            detections = meta.read(buffer)
+            pts = buffer.pts / Gst.SECOND if buffer.pts != Gst.CLOCK_TIME_NONE and \
+                not self.source.is_image else None
+            for write in self._writers:
+                write(self._frame, pts, detections)
+        self._frame += 1
+        self.progress.frame_done()
+        return Gst.PadProbeReturn.OK
+
+    # --- running --------------------------------------------------------------------------
+
+    def _expected_frames(self) -> int | None:
+        """Frame count from duration × frame rate, when the source knows its duration."""
+        ok, duration = self.pipeline.query_duration(Gst.Format.TIME)
+        caps = self.entry.get_static_pad("src").get_current_caps()
+        if not ok or duration <= 0 or caps is None:
+            return None
+        ok_rate, num, den = caps.get_structure(0).get_fraction("framerate")
+        if not ok_rate or num <= 0:
+            return None
+        return round(duration / Gst.SECOND * num / den)
+
+    def run(self) -> RunResult:
+        """Play to end-of-stream; Ctrl-C sends EOS so outputs are finalised and playable."""
+        start = time.perf_counter()
+
+        def on_tick(message: Gst.Message | None) -> None:
+            if self.progress.total is None and message is not None and \
+                    message.type == Gst.MessageType.ASYNC_DONE:
+                self.progress.total = self._expected_frames()
+            self.progress.tick()
+
+        try:
+            interrupted = play(self.pipeline, self.source.location, on_tick)
+        finally:
+            for close in self._closers:
+                close()
+            self.progress.finish()
+        return RunResult(self._frame, time.perf_counter() - start, interrupted, self.timings)
+
+
+def play(pipeline: Gst.Pipeline, location: str,
+         on_tick: Callable[[Gst.Message | None], None] | None = None) -> bool:
+    """Run ``pipeline`` to end-of-stream and stop it; returns whether Ctrl-C interrupted it.
+
+    The first Ctrl-C sends EOS (muxers finalise, files stay playable) and waits up to
+    `EOS_GRACE_S`; a second one stops at once. Pipeline errors raise `GstreamedError`.
+    ``on_tick`` is called about every 100 ms with the last message (or None).
+    """
+    bus = pipeline.get_bus()
+    wanted = (Gst.MessageType.EOS | Gst.MessageType.ERROR | Gst.MessageType.WARNING
+              | Gst.MessageType.ASYNC_DONE)
+    interrupted = False
+    deadline: float | None = None
+    try:
+        if pipeline.set_state(Gst.State.PLAYING) == Gst.StateChangeReturn.FAILURE:
+            message = bus.timed_pop_filtered(2 * Gst.SECOND, Gst.MessageType.ERROR)
+            raise GstreamedError(describe_error(message, location) if message
+                                 else f"{location}: could not start the pipeline")
+        while True:
+            try:
+                message = bus.timed_pop_filtered(100 * Gst.MSECOND, wanted)
+                if message is not None and message.type == Gst.MessageType.EOS:
+                    break
+                if message is not None and message.type == Gst.MessageType.ERROR:
+                    raise GstreamedError(describe_error(message, location))
+                if message is not None and message.type == Gst.MessageType.WARNING:
+                    log.warning("%s", message.parse_warning()[0].message)
+                if deadline is not None and time.perf_counter() > deadline:
+                    log.warning("the pipeline did not finish within %.0f s of Ctrl-C",
+                                EOS_GRACE_S)
+                    break
+                if on_tick is not None:
+                    on_tick(message)
+            except KeyboardInterrupt:
+                if interrupted:  # second Ctrl-C: stop at once
+                    break
+                interrupted = True
+                log.warning("interrupted: finishing the output (Ctrl-C again to abort)")
+                pipeline.send_event(Gst.Event.new_eos())
+                deadline = time.perf_counter() + EOS_GRACE_S
+    finally:
+        pipeline.set_state(Gst.State.NULL)
+    return interrupted
+
+
+def describe_error(message: Gst.Message, location: str) -> str:
+    """A one-line explanation of a pipeline error message."""
+    error, _debug = message.parse_error()
+    text = error.message.strip().rstrip(".")
+    if error.matches(Gst.StreamError.quark(), Gst.StreamError.TYPE_NOT_FOUND):
+        return f"{location}: not a video or image format GStreamer can read ({text})"
+    if error.matches(Gst.CoreError.quark(), Gst.CoreError.MISSING_PLUGIN) or \
+            error.matches(Gst.StreamError.quark(), Gst.StreamError.CODEC_NOT_FOUND):
+        return f"{location}: no decoder for this format on this machine ({text})"
+    if location in text:
+        return text
+    return f"{location}: {text}"

@@ -1,0 +1,39 @@
+"""Structured results: JSON Lines, one object per frame."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import TracebackType
+from typing import IO
+
+from gstreamed.detect.detections import Detections
+
+
+def frame_record(frame: int, pts: float | None, detections: Detections) -> dict[str, object]:
+    """The JSON object of one frame: ``{"frame", "pts", "detections": [...]}``."""
+    return {"frame": frame, "pts": None if pts is None else round(pts, 6),
+            "detections": detections.to_records()}
+
+
+class JsonlWriter:
+    """Writes one JSON object per frame to a file, flushed per line so partial runs keep data."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._file: IO[str] = self.path.open("w", encoding="utf-8")
+
+    def write(self, frame: int, pts: float | None, detections: Detections) -> None:
+        """Append the record of one frame (0-based index, pts in seconds or None)."""
+        self._file.write(json.dumps(frame_record(frame, pts, detections)) + "\n")
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> "JsonlWriter":
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
