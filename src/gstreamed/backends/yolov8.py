@@ -151,14 +151,17 @@ class DFL(nn.Module):
 def make_anchors(feats: Sequence[Tensor], offset: float = 0.5) -> tuple[Tensor, Tensor]:
     """Anchor centres [2, A] (in grid cells) and their strides [1, A] for three feature maps."""
     points, strides = [], []
+    device, dtype = feats[0].device, feats[0].dtype
     for feat, stride in zip(feats, STRIDES):
         h, w = feat.shape[2:]
-        kw = {"device": feat.device, "dtype": feat.dtype}
-        sy, sx = torch.meshgrid(torch.arange(h, **kw) + offset, torch.arange(w, **kw) + offset,
+        # float32 first: the ONNX exporter cannot trace a float16 arange
+        sy, sx = torch.meshgrid(torch.arange(h, device=device, dtype=torch.float32) + offset,
+                                torch.arange(w, device=device, dtype=torch.float32) + offset,
                                 indexing="ij")
         points.append(torch.stack((sx, sy), -1).view(-1, 2))
-        strides.append(torch.full((h * w, 1), stride, **kw))
-    return torch.cat(points).transpose(0, 1), torch.cat(strides).transpose(0, 1)
+        strides.append(torch.full((h * w, 1), stride, device=device, dtype=torch.float32))
+    return (torch.cat(points).transpose(0, 1).to(dtype),
+            torch.cat(strides).transpose(0, 1).to(dtype))
 
 
 class Detect(nn.Module):

@@ -1,0 +1,81 @@
+"""ONNX export of YOLOv8 safetensors weights, without Ultralytics.
+
+The exported graph has the Ultralytics interface: input ``images`` [B, 3, H, W] float,
+output ``output0`` [B, 4+C, A], and Ultralytics-style ``metadata_props``, so the ORT backend
+(and other Ultralytics ONNX consumers) read it like an Ultralytics export.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import os
+import warnings
+from pathlib import Path
+from typing import Sequence
+
+from gstreamed import __version__
+from gstreamed.backends.yolov8 import load_model, resize_info  # raises GstreamedError sans torch
+from gstreamed.errors import GstreamedError
+
+import onnx  # noqa: E402
+import torch  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+OPSET = 17  # read by onnxruntime >= 1.14 and TensorRT >= 8.6
+
+
+def export_onnx(weights: str | Path, output: str | Path,
+                imgsz: int | Sequence[int] | None = None, dynamic: bool = False,
+                half: bool = False, force: bool = False, opset: int = OPSET) -> Path:
+    """Write ``weights`` (YOLOv8 .safetensors) as an ONNX model at ``output``; returns it.
+
+    ``imgsz`` (int or (h, w)) overrides the metadata's input size; ``dynamic`` makes batch,
+    height and width symbolic; ``half`` writes float16 weights, input and output. An existing
+    ``output`` is only replaced with ``force``.
+    """
+    output = Path(output)
+    if output.exists() and not force:
+        raise GstreamedError(f"{output} exists; pass --force to overwrite it")
+    loaded = load_model(weights)
+    info = resize_info(loaded.info, imgsz)
+    dtype = torch.float16 if half else torch.float32
+    network = loaded.network.to(dtype)
+    sample = torch.zeros(1, 3, *info.input_size, dtype=dtype)
+    axes = ({"images": {0: "batch", 2: "height", 3: "width"},
+             "output0": {0: "batch", 2: "anchors"}} if dynamic else None)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    partial = output.with_name(f".{output.name}.partial")
+    try:
+        with warnings.catch_warnings(), torch.no_grad():
+            # The TorchScript exporter traces this static graph exactly and needs no
+            # onnxscript; torch warns that it is no longer the default.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            torch.onnx.export(network, (sample,), str(partial), dynamo=False,
+                              opset_version=opset, input_names=["images"],
+                              output_names=["output0"], dynamic_axes=axes)
+        model = onnx.load(str(partial))
+        # Dynamic tracing leaves the channel count symbolic; it is 4 + classes.
+        model.graph.output[0].type.tensor_type.shape.dim[1].dim_value = 4 + len(info.names)
+        description = info.description or (f"YOLOv8{loaded.scale} detection model exported by "
+                                           f"gstreamed from {Path(weights).name}")
+        metadata = {
+            **info.metadata(),
+            "description": description,
+            "author": "gstreamed",
+            "version": __version__,
+            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "batch": "1",
+            "half": str(half),
+            "dynamic": str(dynamic),
+            "source": Path(weights).name,
+        }
+        onnx.helper.set_model_props(model, metadata)
+        onnx.save(model, str(partial))
+        os.replace(partial, output)
+    finally:
+        partial.unlink(missing_ok=True)
+    log.info("exported %s (YOLOv8%s, %d classes, %s) to %s", weights, loaded.scale,
+             len(info.names), "x".join(map(str, info.input_size)), output)
+    return output
