@@ -1,0 +1,80 @@
+"""``gstreamed track DET -o OUT``: track MOTChallenge detections (det.txt) into results."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from gstreamed.errors import GstreamedError
+from gstreamed.track import add_tracker_arguments, tracker_from_args
+from gstreamed.track.mot import find_sequences, read_mot, read_seqinfo, write_results
+from gstreamed.track.report import print_table
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One det.txt to track into one results file."""
+
+    name: str
+    detections: Path
+    output: Path
+    seqinfo: Path
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "track", help="track MOTChallenge detections (det.txt) into MOT results",
+        description="Track the boxes of a MOTChallenge det.txt and write MOT results "
+                    "(frame,id,x,y,w,h,conf,-1,-1,-1). Given a directory in MOT layout "
+                    "(SEQ/det/det.txt, SEQ/seqinfo.ini), tracks every sequence into OUT/SEQ.txt.")
+    parser.add_argument("input", type=Path, help="det.txt, or a directory of MOT sequences")
+    parser.add_argument("-o", "--output", type=Path, required=True,
+                        help="results file (for a det.txt) or directory (for sequences)")
+    parser.add_argument("--force", action="store_true", help="overwrite existing results")
+    add_tracker_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def _jobs(source: Path, output: Path) -> list[Job]:
+    if source.is_file():
+        if output.is_dir():
+            raise GstreamedError(f"{output} is a directory; give a results file path")
+        return [Job(source.stem, source, output, source.parent.parent / "seqinfo.ini")]
+    if output.exists() and not output.is_dir():
+        raise GstreamedError(f"{output} is a file; give a directory for the results of "
+                             f"the sequences in {source}")
+    return [Job(name, seq / "det" / "det.txt", output / f"{name}.txt", seq / "seqinfo.ini")
+            for name, seq in find_sequences(source, "det/det.txt")]
+
+
+def run(args: argparse.Namespace) -> int:
+    """Track each sequence; prints one summary row per sequence."""
+    if not args.input.exists():
+        raise GstreamedError(f"{args.input}: no such file or directory")
+    jobs = _jobs(args.input, args.output)
+    if not args.force:
+        for job in jobs:
+            if job.output.exists():
+                raise GstreamedError(f"{job.output} already exists; use --force to overwrite it")
+    rows = []
+    for job in jobs:
+        table = read_mot(job.detections)
+        info = read_seqinfo(job.seqinfo, job.name)
+        frames = table.per_frame(info.length)
+        tracker = tracker_from_args(args, info.frame_rate)
+        start = time.perf_counter()
+        results = [tracker.update(f) for f in frames]
+        seconds = time.perf_counter() - start
+        written = write_results(job.output, results)
+        tracks = len({int(i) for r in results for i in r.track_id})
+        log.info("%s: %d frames, %d tracks -> %s", job.name, len(frames), tracks, job.output)
+        rows.append((job.name, str(len(frames)), str(len(table)), str(tracks), str(written),
+                     f"{len(frames) / seconds:,.0f}" if seconds > 0 else "-"))
+    print_table(f"tracking ({args.tracker})",
+                ("sequence", "frames", "detections", "tracks", "rows written", "frames/s"), rows)
+    return 0

@@ -1,0 +1,61 @@
+"""CLI options generated from the tracker table."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+import pytest
+
+from gstreamed.errors import GstreamedError
+from gstreamed.track import (TRACKERS, ByteTracker, SortTracker, add_tracker_arguments,
+                             option_name, tracker_from_args)
+
+
+def _parse(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    add_tracker_arguments(parser)
+    return parser.parse_args(list(argv))
+
+
+def test_one_option_per_parameter() -> None:
+    parser = argparse.ArgumentParser()
+    add_tracker_arguments(parser)
+    options = {o for a in parser._actions for o in a.option_strings}
+    for name, cls in TRACKERS.items():
+        for param in cls.PARAMS:
+            assert option_name(name, param) in options
+    assert {"--tracker", "--sort-max-age", "--bytetrack-track-buffer",
+            "--no-bytetrack-fuse-score"} <= options
+
+
+def test_defaults_give_published_parameters() -> None:
+    tracker = tracker_from_args(_parse())
+    assert isinstance(tracker, SortTracker)
+    assert (tracker.max_age, tracker.min_hits, tracker.iou_threshold) == (1, 3, 0.3)
+    byte = tracker_from_args(_parse("--tracker", "bytetrack"))
+    assert isinstance(byte, ByteTracker)
+    assert (byte.track_thresh, byte.low_thresh, byte.new_track_thresh, byte.match_thresh,
+            byte.track_buffer, byte.max_time_lost) == (0.5, 0.1, 0.6, 0.8, 30, 30)
+
+
+def test_options_and_stream_frame_rate() -> None:
+    tracker = tracker_from_args(_parse("--sort-max-age", "4", "--sort-iou-threshold", "0.5"))
+    assert (tracker.max_age, tracker.iou_threshold) == (4, 0.5)
+    byte = tracker_from_args(_parse("--tracker", "bytetrack", "--bytetrack-track-buffer", "20",
+                                    "--no-bytetrack-fuse-score"), frame_rate=15.0)
+    assert byte.frame_rate == 15.0 and byte.max_time_lost == 10 and byte.fuse_score is False
+    explicit = tracker_from_args(_parse("--tracker", "bytetrack", "--bytetrack-frame-rate", "60"),
+                                 frame_rate=15.0)
+    assert explicit.frame_rate == 60.0
+
+
+def test_bad_value_is_a_user_error() -> None:
+    with pytest.raises(GstreamedError, match="max_age"):
+        tracker_from_args(_parse("--sort-max-age", "-2"))
+
+
+def test_options_of_the_other_tracker_are_reported(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING):
+        tracker_from_args(_parse("--bytetrack-track-buffer", "5"))
+    assert "--bytetrack-track-buffer ignored" in caplog.text
