@@ -1,0 +1,33 @@
+"""``gstreamed env``: the environment that lets gst-launch-1.0 / gst-inspect-1.0 find the elements."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import site
+import sys
+from pathlib import Path
+
+
+def plugin_environment() -> dict[str, str]:
+    """GST_PLUGIN_PATH (the Python plugin folder) and PYTHONPATH (this package + its deps)."""
+    import gstreamed
+
+    package = Path(gstreamed.__file__).resolve().parent
+    paths = [str(package.parent), *site.getsitepackages()]
+    return {"GST_PLUGIN_PATH": str(package / "gst" / "plugins"),
+            "PYTHONPATH": ":".join(dict.fromkeys(paths))}
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "env", help="print the exports that make gst-launch-1.0 find the gstreamed elements",
+        description="Print shell exports for GST_PLUGIN_PATH and PYTHONPATH; use as "
+                    "eval \"$(gstreamed env)\" before gst-inspect-1.0 / gst-launch-1.0.")
+    parser.set_defaults(func=run)
+
+
+def run(_args: argparse.Namespace) -> int:
+    for key, value in plugin_environment().items():
+        sys.stdout.write(f"export {key}={shlex.quote(value)}\n")
+    return 0
