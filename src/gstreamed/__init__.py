@@ -1,8 +1,20 @@
-"""gstreamed: YOLO object detection and multi-object tracking in GStreamer pipelines."""
+"""gstreamed: YOLO object detection and multi-object tracking in GStreamer pipelines.
+
+The Python API::
+
+    import gstreamed
+    detector = gstreamed.load_detector("yolov8n.onnx")
+    detections = detector.detect(rgb_frame)          # -> gstreamed.Detections
+    tracker = gstreamed.create_tracker("bytetrack")
+    tracked = tracker.update(detections)
+    gstreamed.process_file("clip.mp4", json="clip.jsonl")   # -> clip.mp4.out.mkv
+"""
 
 from __future__ import annotations
 
+import importlib
 import os
+from typing import Any
 
 # onnxruntime may try telemetry look-ups; this project makes no network traffic at run
 # time except an explicit model download.
@@ -10,7 +22,23 @@ os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
 __version__ = "0.1.0"
 
-from gstreamed.errors import GstreamedError  # noqa: E402
 from gstreamed.detect.detections import Detections  # noqa: E402
+from gstreamed.errors import GstreamedError  # noqa: E402
 
-__all__ = ["Detections", "GstreamedError", "__version__"]
+# Heavier parts load on first use, so `import gstreamed` stays cheap.
+_LAZY = {
+    "Detector": "gstreamed.detect.detector",
+    "load_detector": "gstreamed.api",
+    "process_file": "gstreamed.api",
+    "create_tracker": "gstreamed.track",
+    "load_backend": "gstreamed.backends",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'gstreamed' has no attribute {name!r}")
+
+
+__all__ = ["Detections", "GstreamedError", "__version__", *_LAZY]

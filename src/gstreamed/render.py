@@ -46,7 +46,7 @@ def draw(frame: np.ndarray, detections: Detections, thickness: int | None = None
             key = int(detections.class_id[row])
         color = tuple(int(c) for c in PALETTE[key % len(PALETTE)])
         x1, y1, x2, y2 = (int(round(float(v))) for v in detections.xyxy[row])
-        cv2.rectangle(frame, (x1, y1), (x2, y2), color, thickness, cv2.LINE_AA)
+        cv2.rectangle(frame, (x1, y1), (x2, y2), color, thickness, cv2.LINE_8)
         text = label_of(detections, row, show_conf)
         (tw, th), base = cv2.getTextSize(text, FONT, font_scale, text_thickness)
         top = y1 - th - base - 2 if y1 - th - base - 2 >= 0 else y1  # inside the box at the top

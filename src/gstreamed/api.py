@@ -1,0 +1,60 @@
+"""The Python API without the CLI: load a detector, track, or process a whole file in one call."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from gstreamed.backends import load_backend
+from gstreamed.backends.zoo import resolve_model
+from gstreamed.detect.detector import Detector
+from gstreamed.errors import GstreamedError
+from gstreamed.timing import Timings
+
+
+def load_detector(model: str | Path | None = None, backend: str = "ort", device: str = "cpu",
+                  **options: Any) -> Detector:
+    """A `Detector` for ``model`` (default: $GSTREAMED_MODEL or the cached default model).
+
+    ``options`` go to `Detector` (conf, iou, classes, max_det).
+    """
+    return Detector(load_backend(resolve_model(model), backend, device), **options)
+
+
+def process_file(source: str | Path, output: str | Path | None = None, *,
+                 detector: Detector | None = None, model: str | Path | None = None,
+                 json: str | Path | None = None, mot: str | Path | None = None,
+                 tracker: str | None = "sort", tracker_params: dict[str, Any] | None = None,
+                 force: bool = False, **detector_options: Any) -> Any:
+    """Detect (and track, unless ``tracker=None``) objects in a video or image file, URI or
+    camera, writing the annotated media (default: the CLI's naming) and optional JSON Lines /
+    MOTChallenge results. Returns the run's `RunResult` (frames, seconds, timings).
+    """
+    from gstreamed.commands.run import check_writable
+    from gstreamed.gst.pipeline import Job, Outputs, classify
+    from gstreamed.track import create_tracker
+
+    src = classify(str(source))
+    media = Path(output) if output is not None else src.default_output
+    paths = [Path(p) for p in (media, json, mot) if p is not None]
+    for path in paths:
+        check_writable(path, force)
+    if detector is None:
+        detector = load_detector(model, **detector_options)
+    detector.timings = Timings()
+    make_tracker = None
+    if tracker is not None and not src.is_image:
+        params = dict(tracker_params or {})
+        create_tracker(tracker, **params)  # validate before the pipeline starts
+
+        def make_tracker(rate: float | None) -> Any:
+            if rate and tracker == "bytetrack":
+                params.setdefault("frame_rate", rate)
+            return create_tracker(tracker, **params)
+
+    outputs = Outputs(media=media, json=Path(json) if json else None,
+                      mot=Path(mot) if mot else None)
+    result = Job(src, detector, outputs, make_tracker).run()
+    if result.frames == 0:
+        raise GstreamedError(f"{source}: no frames decoded")
+    return result
