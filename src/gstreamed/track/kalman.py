@@ -16,6 +16,16 @@ def _transition(dim: int, moving: int) -> np.ndarray:
     return f
 
 
+def _corners(cx: np.ndarray, cy: np.ndarray, w: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """Centre and size -> xyxy [K,4]."""
+    out = np.empty((len(cx), 4))
+    out[:, 0] = cx - w / 2
+    out[:, 1] = cy - h / 2
+    out[:, 2] = out[:, 0] + w
+    out[:, 3] = out[:, 1] + h
+    return out
+
+
 def _update(mean: np.ndarray, cov: np.ndarray, z: np.ndarray,
             meas_var: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Kalman update of tracks (rows of mean/cov) with measurements z [K,4], noise var [K,4]."""
@@ -39,18 +49,22 @@ class SortKalman:
     @staticmethod
     def measure(xyxy: np.ndarray) -> np.ndarray:
         """xyxy [K,4] -> measurements [cx, cy, area, w/h]."""
+        z = np.empty((len(xyxy), 4))
         w = xyxy[:, 2] - xyxy[:, 0]
         h = xyxy[:, 3] - xyxy[:, 1]
-        return np.stack([xyxy[:, 0] + w / 2, xyxy[:, 1] + h / 2, w * h, w / h], axis=1)
+        z[:, 0] = xyxy[:, 0] + w / 2
+        z[:, 1] = xyxy[:, 1] + h / 2
+        z[:, 2] = w * h
+        z[:, 3] = w / h
+        return z
 
     @staticmethod
     def boxes(mean: np.ndarray) -> np.ndarray:
         """State means -> xyxy boxes (NaN where area * aspect < 0, as the original)."""
-        with np.errstate(invalid="ignore"):
+        with np.errstate(invalid="ignore", divide="ignore"):
             w = np.sqrt(mean[:, 2] * mean[:, 3])
             h = mean[:, 2] / w
-        cx, cy = mean[:, 0], mean[:, 1]
-        return np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=1)
+        return _corners(mean[:, 0], mean[:, 1], w, h)
 
     @classmethod
     def initiate(cls, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -80,28 +94,34 @@ class XyahKalman:
     F = _transition(8, 4)
     POS = 1.0 / 20
     VEL = 1.0 / 160
+    # Standard deviations = height x *_STD_H + *_STD, per state (or measurement) component.
+    INIT_STD_H = np.array([2 * POS, 2 * POS, 0, 2 * POS, 10 * VEL, 10 * VEL, 0, 10 * VEL])
+    INIT_STD = np.array([0, 0, 1e-2, 0, 0, 0, 1e-5, 0])
+    PROCESS_STD_H = np.array([POS, POS, 0, POS, VEL, VEL, 0, VEL])
+    PROCESS_STD = np.array([0, 0, 1e-2, 0, 0, 0, 1e-5, 0])
+    MEASURE_STD_H = np.array([POS, POS, 0, POS])
+    MEASURE_STD = np.array([0, 0, 1e-1, 0])
 
     @staticmethod
     def measure(xyxy: np.ndarray) -> np.ndarray:
         """xyxy [K,4] -> measurements [cx, cy, w/h, h]."""
+        z = np.empty((len(xyxy), 4))
         w = xyxy[:, 2] - xyxy[:, 0]
-        h = xyxy[:, 3] - xyxy[:, 1]
-        return np.stack([xyxy[:, 0] + w / 2, xyxy[:, 1] + h / 2, w / h, h], axis=1)
+        z[:, 3] = xyxy[:, 3] - xyxy[:, 1]
+        z[:, 0] = xyxy[:, 0] + w / 2
+        z[:, 1] = xyxy[:, 1] + z[:, 3] / 2
+        z[:, 2] = w / z[:, 3]
+        return z
 
     @staticmethod
     def boxes(mean: np.ndarray) -> np.ndarray:
         """State means -> xyxy boxes."""
-        h = mean[:, 3]
-        w = mean[:, 2] * h
-        cx, cy = mean[:, 0], mean[:, 1]
-        return np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=1)
+        return _corners(mean[:, 0], mean[:, 1], mean[:, 2] * mean[:, 3], mean[:, 3])
 
     @classmethod
     def initiate(cls, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """New tracks at measurements z [K,4] with zero velocity."""
-        h = z[:, 3]
-        p, v = 2 * cls.POS * h, 10 * cls.VEL * h
-        std = np.stack([p, p, np.full_like(h, 1e-2), p, v, v, np.full_like(h, 1e-5), v], axis=1)
+        std = np.multiply.outer(z[:, 3], cls.INIT_STD_H) + cls.INIT_STD
         mean = np.zeros((len(z), 8))
         mean[:, :4] = z
         cov = np.zeros((len(z), 8, 8))
@@ -111,10 +131,7 @@ class XyahKalman:
     @classmethod
     def predict(cls, mean: np.ndarray, cov: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """One step ahead with height-scaled process noise."""
-        h = mean[:, 3]
-        p, v = cls.POS * h, cls.VEL * h
-        var = np.stack([p, p, np.full_like(h, 1e-2), p, v, v, np.full_like(h, 1e-5), v],
-                       axis=1) ** 2
+        var = (np.multiply.outer(mean[:, 3], cls.PROCESS_STD_H) + cls.PROCESS_STD) ** 2
         mean = mean.copy()
         mean[:, :4] += mean[:, 4:]
         cov = cls.F @ cov @ cls.F.T
@@ -125,7 +142,5 @@ class XyahKalman:
     def update(cls, mean: np.ndarray, cov: np.ndarray,
                z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Correct tracks with their measurements z [K,4]."""
-        h = mean[:, 3]
-        p = cls.POS * h
-        var = np.stack([p, p, np.full_like(h, 1e-1), p], axis=1) ** 2
+        var = (np.multiply.outer(mean[:, 3], cls.MEASURE_STD_H) + cls.MEASURE_STD) ** 2
         return _update(mean, cov, z, var)

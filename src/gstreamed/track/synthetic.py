@@ -73,7 +73,7 @@ def make_scene(config: SceneConfig = SceneConfig()) -> Scene:
     pos = np.stack([rng.uniform(0, c.width - width), rng.uniform(0, c.height - height)], axis=1)
     vel = rng.normal(0.0, c.speed, (n, 2))
     depth = rng.permutation(n)                             # lower = nearer the camera
-    scene = Scene()
+    gt_ids, gt_boxes, depths = [], [], []
     for t in range(c.frames):
         vel += rng.normal(0.0, 0.05 * c.speed, (n, 2))
         pos += vel
@@ -85,26 +85,36 @@ def make_scene(config: SceneConfig = SceneConfig()) -> Scene:
         ids = np.flatnonzero(present)
         boxes = np.stack([pos[ids, 0], pos[ids, 1], pos[ids, 0] + width[ids],
                           pos[ids, 1] + height[ids]], axis=1)
-        scene.gt_ids.append(ids + 1)
-        scene.gt_boxes.append(boxes)
+        gt_ids.append(ids + 1)
+        gt_boxes.append(boxes)
+        depths.append(depth[ids])
+    detections = simulate_detector(gt_boxes, depths, c, rng)
+    return Scene(detections, gt_ids, gt_boxes)
 
-        covered = _coverage(boxes, depth[ids])
-        occluded = covered >= c.occlusion
-        score = rng.beta(8, 2, len(ids)) * 0.45 + 0.5      # visible: 0.5 .. 0.95
-        low = occluded & (rng.random(len(ids)) < c.occluded_low_score)
+
+def simulate_detector(gt_boxes: list[np.ndarray], depths: list[np.ndarray],
+                      config: SceneConfig, rng: np.random.Generator) -> list[Detections]:
+    """Detector output for ground-truth boxes per frame (``depths``: lower = nearer).
+
+    Uses the noise, miss, false-positive and occlusion knobs of ``config``.
+    """
+    c = config
+    out = []
+    for boxes, depth in zip(gt_boxes, depths):
+        occluded = _coverage(boxes, depth) >= c.occlusion
+        score = rng.beta(8, 2, len(boxes)) * 0.45 + 0.5   # visible: 0.5 .. 0.95
+        low = occluded & (rng.random(len(boxes)) < c.occluded_low_score)
         score[low] = rng.uniform(0.15, 0.45, low.sum())
-        seen = ~occluded | low
-        seen &= rng.random(len(ids)) >= c.miss_rate
-        sigma = c.noise * height[ids][seen, None]
-        det = boxes[seen] + rng.normal(0.0, 1.0, (seen.sum(), 4)) * sigma
+        seen = (~occluded | low) & (rng.random(len(boxes)) >= c.miss_rate)
+        heights = (boxes[seen, 3] - boxes[seen, 1])[:, None]
+        det = boxes[seen] + rng.normal(0.0, 1.0, (seen.sum(), 4)) * c.noise * heights
+        score = score[seen]
         fps = rng.poisson(c.fp_rate)
         if fps:
             fh = rng.uniform(*c.size, fps)
             fx, fy = rng.uniform(0, c.width, fps), rng.uniform(0, c.height, fps)
             det = np.concatenate([det, np.stack([fx, fy, fx + 0.4 * fh, fy + fh], axis=1)])
-            score = np.concatenate([score[seen], rng.uniform(0.2, 0.7, fps)])
-        else:
-            score = score[seen]
-        scene.detections.append(Detections(det, score, np.zeros(len(det))))
-    return scene
+            score = np.concatenate([score, rng.uniform(0.2, 0.7, fps)])
+        out.append(Detections(det, score, np.zeros(len(det))))
+    return out
 
