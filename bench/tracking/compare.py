@@ -2,7 +2,8 @@
 
 References (bench only, never project dependencies; install into a separate venv):
 
-    pip install trackers==2.6.1 sort-tracker-py==1.0.2 filterpy trackeval==1.3.0 lap==0.5.13
+    pip install numpy scipy trackers==2.6.1 sort-tracker-py==1.0.2 filterpy==2.0.0
+    pip install trackeval==1.3.0 lap==0.5.13
 
 * ``sort_tracker`` (sort-tracker-py on PyPI) is abewley/sort's ``sort.py`` packaged
   (filterpy Kalman filter per track, lap/scipy assignment), with the score carried along.
@@ -38,6 +39,7 @@ import numpy as np
 from gstreamed.detect.detections import Detections
 from gstreamed.track import ByteTracker, SortTracker
 from gstreamed.track.evaluate import evaluate, prepare
+from gstreamed.track.matching import iou_matrix
 from gstreamed.track.mot import MotTable, read_mot
 from gstreamed.track.synthetic import Scene, SceneConfig, make_scene, simulate_detector
 
@@ -218,6 +220,25 @@ def accuracy(runners: dict[str, Runner],
     return report
 
 
+def sort_agreement(scenes: dict[str, Scene]) -> tuple[int, int, int]:
+    """(frames, frames where the number of reported tracks differs, id-mapping conflicts)
+    between our SORT and abewley/sort; boxes are paired by IoU."""
+    frames = differ = conflicts = 0
+    for scene in scenes.values():
+        mapping: dict[int, int] = {}
+        for (ref_ids, ref_boxes, _), (our_ids, our_boxes, _) in zip(
+                abewley_sort(scene.detections), ours(SortTracker)(scene.detections)):
+            frames += 1
+            if len(ref_ids) != len(our_ids):
+                differ += 1
+                continue
+            if len(ref_ids):
+                nearest = iou_matrix(ref_boxes, our_boxes).argmax(axis=1)
+                for ref, our in zip(ref_ids.tolist(), our_ids[nearest].tolist()):
+                    conflicts += mapping.setdefault(ref, our) != our
+    return frames, differ, conflicts
+
+
 def throughput(cache: Path, repeats: int = 3) -> tuple[float, dict[str, float]]:
     """Frames/s of the update loop alone (inputs converted beforehand), best of ``repeats``."""
     scene = make_scene(SceneConfig(frames=2000, objects=38, seed=5, fp_rate=0.5,
@@ -284,6 +305,9 @@ def main() -> int:
         print(f"{name}: {len(scene)} frames, "
               f"{np.mean([len(g) for g in scene.gt_ids]):.1f} objects/frame, "
               f"{np.mean([len(d) for d in scene.detections]):.1f} detections/frame")
+    frames, differ, conflicts = sort_agreement(scenes)
+    print(f"SORT vs abewley/sort: {frames} frames, {differ} with a different number of "
+          f"reported tracks, {conflicts} id conflicts")
     report = accuracy(trackers(args.cache), scenes)
     per_frame, fps = throughput(args.cache)
     text = markdown(report, per_frame, fps)
