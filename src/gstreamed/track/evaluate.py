@@ -46,7 +46,8 @@ def _metrics() -> list[Any]:
         with contextlib.redirect_stdout(chatter):
             from trackeval.metrics import CLEAR, HOTA, Identity
     except ImportError:
-        raise GstreamedError("evaluation needs TrackEval: pip install trackeval") from None
+        raise GstreamedError("evaluation needs TrackEval: pip install --no-deps trackeval==1.3.0 "
+                             "(or re-run ./setup.sh)") from None
     if chatter.getvalue().strip():
         log.debug("trackeval: %s", chatter.getvalue().strip())
     quiet = {"PRINT_CONFIG": False}
