@@ -36,5 +36,5 @@ extras="demo"
 # TrackEval without its declared GUI/plotting requirements (see pyproject.toml, extra "eval").
 .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps "trackeval==1.3.0" 2>&1 \
   | grep -v "^WARNING: Location" >&2 || true
-.venv/bin/python -c "import gstreamed.gst, onnxruntime, cv2, trackeval.metrics" \
+.venv/bin/python -c "import gstreamed.gst, onnxruntime, cv2, trackeval.metrics" >/dev/null \
   || { echo "setup: the environment is incomplete (see messages above)" >&2; exit 1; }
