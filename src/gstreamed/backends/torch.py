@@ -36,11 +36,26 @@ def torch_device(device: str) -> torch.device:
     return torch.device("cuda", index)
 
 
+def _weights_of(path: Path) -> Path:
+    """The weights to load for ``path``: an exported .onnx runs from the .safetensors beside it
+    (as `gstreamed models pull` leaves them)."""
+    if path.suffix.lower() != ".onnx":
+        return path
+    weights = path.with_suffix(".safetensors")
+    if not weights.is_file():
+        raise GstreamedError(f"{path}: the torch backend runs .safetensors weights and there is "
+                             f"no {weights.name} beside this ONNX model; pass --model "
+                             "WEIGHTS.safetensors or use --backend ort")
+    log.info("torch backend: running %s (the weights of %s)", weights, path.name)
+    return weights
+
+
 class TorchBackend:
     """Runs YOLOv8 detection weights (.safetensors) with PyTorch.
 
     ``half`` runs in float16 (CUDA only); ``threads`` sets PyTorch's intra-op thread count;
-    ``imgsz`` (int or (h, w)) overrides the input size from the weights' metadata.
+    ``imgsz`` (int or (h, w)) overrides the input size from the weights' metadata. An .onnx
+    ``model`` runs from the .safetensors of the same name beside it.
     """
 
     name = "torch"
@@ -48,10 +63,7 @@ class TorchBackend:
 
     def __init__(self, model: str | Path, device: str = "cpu", half: bool = False,
                  threads: int | None = None, imgsz: int | Sequence[int] | None = None) -> None:
-        path = Path(model)
-        if path.suffix.lower() == ".onnx":
-            raise GstreamedError(f"{path}: the torch backend runs .safetensors weights; use "
-                                 "--backend ort for ONNX models")
+        path = _weights_of(Path(model))
         if threads:
             torch.set_num_threads(threads)
         loaded = load_model(path)
