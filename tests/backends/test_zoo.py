@@ -1,0 +1,242 @@
+"""The model cache: `gstreamed models pull/list` against a local Hub-protocol server."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import socket
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+from safetensors.numpy import save
+
+from backend_helpers import random_tensors
+from gstreamed.backends import load_backend, zoo
+from gstreamed.errors import GstreamedError
+
+COMMIT = hashlib.sha1(b"test revision").hexdigest()
+
+
+class FakeHub:
+    """Serves files at ``/{repo}/resolve/{revision}/{filename}`` as the Hub does.
+
+    HEAD and GET answer with the headers huggingface_hub's ``hf_hub_download`` reads:
+    ``X-Repo-Commit``, ``ETag`` and ``Content-Length``; a missing file is a 404 with
+    ``X-Error-Code: EntryNotFound``.
+    """
+
+    def __init__(self, files: dict[str, bytes]) -> None:
+        self.files = files
+        self.requests: list[tuple[str, str]] = []
+        hub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_HEAD(self) -> None:
+                hub.requests.append(("HEAD", self.path))
+                self._answer(body=False)
+
+            def do_GET(self) -> None:
+                hub.requests.append(("GET", self.path))
+                self._answer(body=True)
+
+            def _answer(self, body: bool) -> None:
+                prefix = f"/{zoo.HUB_REPO}/resolve/{zoo.HUB_REVISION}/"
+                if not self.path.startswith(prefix):  # not a Hub route: a plain 404
+                    self.send_response(404)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                data = hub.files.get(self.path[len(prefix):])
+                self.send_response(200 if data is not None else 404)
+                self.send_header("X-Repo-Commit", COMMIT)
+                if data is None:
+                    self.send_header("X-Error-Code", "EntryNotFound")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                self.send_header("ETag", f'"{hashlib.sha256(data).hexdigest()}"')
+                self.send_header("Content-Type", "application/octet-stream")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                if body:
+                    self.wfile.write(data)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def gets(self) -> int:
+        return sum(1 for method, _ in self.requests if method == "GET")
+
+
+def _candle_file(scale: str = "n") -> bytes:
+    return save(random_tensors("candle", scale=scale, num_classes=80))
+
+
+@pytest.fixture(scope="module")
+def yolov8n_bytes() -> bytes:
+    pytest.importorskip("torch")
+    return _candle_file()
+
+
+@pytest.fixture
+def hub(yolov8n_bytes: bytes, monkeypatch, tmp_path) -> Iterator[FakeHub]:
+    """A running FakeHub with yolov8n (and a mislabelled yolov8s), HF_ENDPOINT set to it."""
+    server = FakeHub({"yolov8n.safetensors": yolov8n_bytes,
+                      "yolov8s.safetensors": yolov8n_bytes})
+    thread = threading.Thread(target=server.server.serve_forever, daemon=True)
+    thread.start()
+    monkeypatch.setenv("HF_ENDPOINT", server.url)
+    yield server
+    server.server.shutdown()
+    server.server.server_close()
+
+
+@pytest.fixture(autouse=True)
+def cache(tmp_path, monkeypatch) -> Path:
+    """An empty model cache; no $GSTREAMED_MODEL, online."""
+    monkeypatch.setenv("GSTREAMED_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("GSTREAMED_MODEL", raising=False)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setenv("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    return tmp_path / "cache" / "models"
+
+
+def test_pull_downloads_checks_exports_and_makes_default(hub: FakeHub, cache: Path) -> None:
+    onnx_path = zoo.pull("yolov8n")
+    assert onnx_path == cache / "yolov8n.onnx"
+    assert ("GET", f"/{zoo.HUB_REPO}/resolve/main/yolov8n.safetensors") in hub.requests
+    assert zoo.resolve_model(None) == onnx_path
+    backend = load_backend(zoo.resolve_model(None), "ort")
+    assert backend.info.input_size == (640, 640) and backend.info.names[0] == "person"
+    manifest = json.loads((cache / zoo.MANIFEST).read_text())
+    weights = cache / "yolov8n.safetensors"
+    assert manifest["yolov8n.safetensors"]["sha256"] == zoo.sha256_of(weights)
+    assert manifest["yolov8n.safetensors"]["url"].startswith(hub.url)
+    listed = {m.name: m for m in zoo.list_models()}
+    assert set(listed) == {"yolov8n.onnx", "yolov8n.safetensors"}
+    assert listed["yolov8n.onnx"].default and not listed["yolov8n.safetensors"].default
+    assert load_backend(onnx_path, "torch").info.names[0] == "person"  # weights beside it
+
+
+def test_second_pull_verifies_the_cache_without_downloading(hub: FakeHub, cache: Path) -> None:
+    zoo.pull("yolov8n")
+    gets = hub.gets()
+    assert zoo.pull("yolov8n") == cache / "yolov8n.onnx"
+    assert hub.gets() == gets
+    weights = cache / "yolov8n.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    with pytest.raises(GstreamedError, match="differs from .* recorded at download; run "
+                                             "'gstreamed models pull yolov8n --force'"):
+        zoo.pull("yolov8n")
+    zoo.pull("yolov8n", force=True)
+    assert hub.gets() == gets + 1
+    assert zoo.sha256_of(weights) == json.loads((cache / zoo.MANIFEST).read_text())[
+        "yolov8n.safetensors"]["sha256"]
+
+
+def test_wrong_weights_are_removed(hub: FakeHub, cache: Path) -> None:
+    with pytest.raises(GstreamedError, match="holds YOLOv8n weights, not YOLOv8s"):
+        zoo.pull("yolov8s")
+    assert not (cache / "yolov8s.safetensors").exists()
+    assert zoo.default_model() is None
+
+
+def test_file_missing_on_the_hub(hub: FakeHub) -> None:
+    del hub.files["yolov8n.safetensors"]
+    with pytest.raises(GstreamedError, match=r"\(lmz/candle-yolo-v8\) has no file "
+                                             r"yolov8n.safetensors"):
+        zoo.pull("yolov8n")
+
+
+def test_offline_with_empty_cache(monkeypatch) -> None:
+    pytest.importorskip("torch")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(GstreamedError, match="HF_HUB_OFFLINE is set; unset it") as error:
+        zoo.pull("yolov8n")
+    assert "\n" not in str(error.value)
+
+
+def test_unreachable_endpoint(monkeypatch) -> None:
+    pytest.importorskip("torch")
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
+    with pytest.raises(GstreamedError, match=r"could not download yolov8n.safetensors from "
+                                             r"http://127.0.0.1:\d+ \(lmz/candle-yolo-v8\) "
+                                             r"\(.+\); check the network connection or set "
+                                             r"HF_ENDPOINT") as error:
+        zoo.pull("yolov8n")
+    assert "\n" not in str(error.value)
+
+
+def test_endpoint_that_is_not_a_hub(hub: FakeHub, monkeypatch) -> None:
+    monkeypatch.setenv("HF_ENDPOINT", hub.url + "/not-a-hub")
+    with pytest.raises(GstreamedError, match="could not download") as error:
+        zoo.pull("yolov8n")
+    assert "\n" not in str(error.value)
+
+
+def test_unknown_model_and_default() -> None:
+    with pytest.raises(GstreamedError, match="unknown model 'yolov9n'"):
+        zoo.pull("yolov9n")
+    with pytest.raises(GstreamedError, match="no cached model 'x.onnx'"):
+        zoo.set_default("x.onnx")
+    with pytest.raises(GstreamedError, match="models pull yolov8n"):
+        zoo.resolve_model(None)
+
+
+def test_resolve_model_prefers_argument_then_environment(tmp_path, monkeypatch) -> None:
+    given, env = tmp_path / "a.onnx", tmp_path / "b.onnx"
+    given.write_bytes(b"")
+    env.write_bytes(b"")
+    monkeypatch.setenv("GSTREAMED_MODEL", str(env))
+    assert zoo.resolve_model(given) == given
+    assert zoo.resolve_model(None) == env
+
+
+def _models_command(*argv: str) -> int:
+    from gstreamed.commands import models as command
+
+    parser = argparse.ArgumentParser()
+    command.add_parser(parser.add_subparsers())
+    args = parser.parse_args(["models", *argv])
+    return args.func(args)
+
+
+def test_models_command(hub: FakeHub, cache: Path, capsys) -> None:
+    assert _models_command("list") == 0
+    assert "no cached models" in capsys.readouterr().out
+    assert _models_command("pull", "yolov8n") == 0
+    assert capsys.readouterr().out.strip() == str(cache / "yolov8n.onnx")
+    assert _models_command("list") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].startswith("* yolov8n.onnx") and lines[2].startswith("  yolov8n.safetensors")
+    assert _models_command("default", "yolov8n.safetensors") == 0
+    assert zoo.resolve_model(None) == cache / "yolov8n.safetensors"
+
+
+def test_models_cli_offline_is_one_line(tmp_path) -> None:
+    from gstreamed.commands import SUBCOMMANDS
+
+    if "models" not in SUBCOMMANDS:
+        pytest.skip("'models' is not registered in gstreamed.commands.SUBCOMMANDS yet")
+    pytest.importorskip("torch")
+    env = {"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1",
+           "GSTREAMED_CACHE": str(tmp_path / "cache"),
+           "PYTHONPATH": str(Path(zoo.__file__).resolve().parents[2])}
+    done = subprocess.run([sys.executable, "-m", "gstreamed", "models", "pull", "yolov8n"],
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 1
+    assert done.stderr.count("\n") == 1 and "HF_HUB_OFFLINE" in done.stderr
