@@ -11,10 +11,17 @@ REAL_WEIGHTS = SHARED_MODELS / "yolov8n-coco-fused.safetensors"
 REAL_ONNX = SHARED_MODELS / "yolov8n-coco-f32.onnx"
 MEDIA = SHARED_MODELS.parent / "media"
 
-# Float32 tolerance torch vs ORT: 1e-3 absolute, plus 1e-5 relative for box coordinates in
-# input pixels (float32 reordering alone moves a 600 px coordinate by ~3e-3; ORT itself is
-# that far from a float64 reference on real images).
-ATOL, RTOL = 1e-3, 1e-5
+# Torch vs ORT, both float32: class scores within 1e-3; box coordinates (input pixels, up to
+# 640) within 1e-2 px. Float32 rounding alone moves real-image boxes by ~3e-3 px between the
+# two engines, and each is ~2e-3 px from a float64 reference, so 1e-3 px is below the noise.
+SCORE_ATOL, BOX_ATOL = 1e-3, 1e-2
+
+
+def assert_head_outputs_close(actual: np.ndarray, expected: np.ndarray) -> None:
+    """Two [B, 4+C, A] head outputs agree: boxes within BOX_ATOL, scores within SCORE_ATOL."""
+    assert actual.shape == expected.shape
+    np.testing.assert_allclose(actual[:, :4], expected[:, :4], rtol=0, atol=BOX_ATOL)
+    np.testing.assert_allclose(actual[:, 4:], expected[:, 4:], rtol=0, atol=SCORE_ATOL)
 
 
 def random_tensors(naming: str, scale: str = "n", num_classes: int = 3,

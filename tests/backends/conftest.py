@@ -34,7 +34,7 @@ def make_weights(tmp_path: Path) -> WeightsFactory:
     return make
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def real_weights() -> tuple[Path, Path]:
     """The shared real YOLOv8n COCO weights (safetensors, ONNX), or skip."""
     if not (REAL_WEIGHTS.is_file() and REAL_ONNX.is_file()):

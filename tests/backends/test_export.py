@@ -10,7 +10,7 @@ import numpy as np
 import onnx
 import pytest
 
-from backend_helpers import ATOL, RTOL
+from backend_helpers import assert_head_outputs_close
 from gstreamed.backends import load_backend
 from gstreamed.errors import GstreamedError
 
@@ -23,8 +23,7 @@ def _agree(weights, onnx_path, shape: tuple[int, ...], seed: int = 0) -> None:
     x = np.random.default_rng(seed).random(shape, np.float32)
     ort_out = load_backend(onnx_path, "ort").forward(x)
     torch_out = load_backend(weights, "torch", imgsz=shape[2:]).forward(x)
-    assert ort_out.shape == torch_out.shape
-    np.testing.assert_allclose(ort_out, torch_out, rtol=RTOL, atol=ATOL)
+    assert_head_outputs_close(torch_out, ort_out)
 
 
 @pytest.mark.parametrize("naming", ["ultralytics-bn", "ultralytics-fused", "candle"])
