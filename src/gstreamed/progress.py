@@ -39,10 +39,11 @@ class Progress:
         return line
 
     def tick(self, force: bool = False) -> None:
-        """Print the current state if it is time to (or ``force``)."""
+        """Print the current state if a frame is done and it is time to (or ``force``)."""
         now = time.perf_counter()
-        if not self.enabled or (not force and now - self._last < self.every):
-            return
+        if not self.enabled or (not force and (self.started is None
+                                               or now - self._last < self.every)):
+            return  # nothing to show before the first frame, or too soon
         self._last = now
         if self.tty:
             self.stream.write("\r\033[K" + self.text())
