@@ -33,6 +33,7 @@ def torch_device(device: str) -> torch.device:
     if index >= count:
         raise GstreamedError(f"device cuda:{index} requested but only {count} CUDA device(s) "
                              f"exist; use cuda:0..cuda:{count - 1}")
+    torch.backends.cudnn.benchmark = True  # fixed input sizes: let cuDNN pick the fastest
     return torch.device("cuda", index)
 
 
