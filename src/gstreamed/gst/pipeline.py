@@ -264,12 +264,11 @@ class Job:
                 decoder, GLib.Error.new_literal(Gst.StreamError.quark(), message,
                                                 Gst.StreamError.WRONG_TYPE), message))
 
-    def _on_result(self, _pad: Gst.Pad, info: Gst.PadProbeInfo) -> Gst.PadProbeReturn:
+    def _on_result(self, pad: Gst.Pad, info: Gst.PadProbeInfo) -> Gst.PadProbeReturn:
         buffer = info.get_buffer()
         if self._writers:
             detections = meta.read(buffer)
-            pts = buffer.pts / Gst.SECOND if buffer.pts != Gst.CLOCK_TIME_NONE and \
-                not self.source.is_image else None
+            pts = None if self.source.is_image else stream_seconds(pad, buffer.pts)
             for write in self._writers:
                 write(self._frame, pts, detections)
         self._frame += 1
@@ -306,6 +305,22 @@ class Job:
                 close()
             self.progress.finish()
         return RunResult(self._frame, time.perf_counter() - start, interrupted, self.timings)
+
+
+def stream_seconds(pad: Gst.Pad, pts: int) -> float | None:
+    """A buffer timestamp as stream time in seconds: 0 at the first frame, as players show it.
+
+    Demuxers may start the segment later than 0 (an MP4 edit list hiding B-frame delay puts
+    the first PTS at e.g. 0.067 s); the pad's segment maps that back to stream time.
+    """
+    if pts == Gst.CLOCK_TIME_NONE:
+        return None
+    event = pad.get_sticky_event(Gst.EventType.SEGMENT, 0)
+    if event is not None:
+        pts = event.parse_segment().to_stream_time(Gst.Format.TIME, pts)
+        if pts == Gst.CLOCK_TIME_NONE:  # outside the segment
+            return None
+    return pts / Gst.SECOND
 
 
 def play(pipeline: Gst.Pipeline, location: str,
