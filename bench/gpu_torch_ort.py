@@ -19,6 +19,7 @@ import statistics
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -87,12 +88,12 @@ def main() -> int:
             cpu = load_backend(weights, "torch")
             reference = {b: cpu.forward(inputs[b]) for b in BATCHES}
             engines = [
-                ("torch CUDA fp32", lambda: load_backend(weights, "torch", "cuda"),
+                ("torch CUDA fp32", partial(load_backend, weights, "torch", "cuda"),
                  None if cuda else "torch has no CUDA"),
-                ("torch CUDA fp16", lambda: load_backend(weights, "torch", "cuda", half=True),
+                ("torch CUDA fp16", partial(load_backend, weights, "torch", "cuda", half=True),
                  None if cuda else "torch has no CUDA"),
-                ("ort CUDA fp32", lambda: load_backend(onnx32, "ort", "cuda"), None),
-                ("ort CUDA fp16", lambda: load_backend(onnx16, "ort", "cuda"), None),
+                ("ort CUDA fp32", partial(load_backend, onnx32, "ort", "cuda"), None),
+                ("ort CUDA fp16", partial(load_backend, onnx16, "ort", "cuda"), None),
             ]
             for label, make, why_not in engines:
                 name = f"YOLOv8{scale} {label}"

@@ -52,7 +52,8 @@ def test_dynamic_export_matches_torch_at_other_sizes(make_weights, tmp_path) -> 
 def test_half_export_runs_float16(make_weights, tmp_path) -> None:
     weights = make_weights(imgsz=64)
     path = export_onnx(weights, tmp_path / "m16.onnx", half=True)
-    assert onnx.load(str(path)).graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT16
+    input_type = onnx.load(str(path)).graph.input[0].type.tensor_type.elem_type
+    assert input_type == onnx.TensorProto.FLOAT16
     x = np.random.default_rng(0).random((1, 3, 64, 64), np.float32)
     ort_out = load_backend(path, "ort").forward(x)
     torch_out = load_backend(weights, "torch").forward(x)

@@ -60,8 +60,8 @@ def test_three_namings_give_the_same_network(tmp_path) -> None:
     bn = random_tensors("ultralytics-bn")
     fused = fold_batchnorm(bn)
     candle_names = list(expected_tensors(YoloV8("n", 3), "candle"))
-    candle = dict(zip(candle_names, (bn[k] for k in expected_tensors(YoloV8("n", 3),
-                                                                     "ultralytics-bn"))))
+    bn_names = list(expected_tensors(YoloV8("n", 3), "ultralytics-bn"))
+    candle = {c: bn[u] for c, u in zip(candle_names, bn_names, strict=True)}
     outputs = {}
     for naming, tensors in (("ultralytics-bn", bn), ("ultralytics-fused", fused),
                             ("candle", candle)):

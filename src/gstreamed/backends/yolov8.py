@@ -152,7 +152,7 @@ def make_anchors(feats: Sequence[Tensor], offset: float = 0.5) -> tuple[Tensor, 
     """Anchor centres [2, A] (in grid cells) and their strides [1, A] for three feature maps."""
     points, strides = [], []
     device, dtype = feats[0].device, feats[0].dtype
-    for feat, stride in zip(feats, STRIDES):
+    for feat, stride in zip(feats, STRIDES, strict=True):
         h, w = feat.shape[2:]
         # float32 first: the ONNX exporter cannot trace a float16 arange
         sy, sx = torch.meshgrid(torch.arange(h, device=device, dtype=torch.float32) + offset,
@@ -165,7 +165,7 @@ def make_anchors(feats: Sequence[Tensor], offset: float = 0.5) -> tuple[Tensor, 
 
 
 class Detect(nn.Module):
-    """YOLOv8 detection head: output [B, 4+C, A] with cx, cy, w, h in input pixels, sigmoid scores."""
+    """YOLOv8 detection head: [B, 4+C, A], cx, cy, w, h in input pixels, then sigmoid scores."""
 
     def __init__(self, nc: int, ch: Sequence[int], box_hidden: int, cls_hidden: int) -> None:
         super().__init__()
@@ -190,7 +190,7 @@ class Detect(nn.Module):
 
     def forward(self, feats: Sequence[Tensor]) -> Tensor:
         outs = [torch.cat((box(f), cls(f)), 1).flatten(2)
-                for f, box, cls in zip(feats, self.cv2, self.cv3)]
+                for f, box, cls in zip(feats, self.cv2, self.cv3, strict=True)]
         box, cls = torch.cat(outs, 2).split((4 * REG_MAX, self.nc), 1)
         anchors, strides = self.anchors(feats)
         lt, rb = self.dfl(box).chunk(2, 1)
