@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif", ".pnm",
                   ".ppm", ".pgm"}
 EOS_GRACE_S = 15.0  # how long to wait for the muxer to finalise after Ctrl-C
+# Image formats whose decoders decodebin picks (avdec_bmp, avdec_tiff) fail on a lone image
+# ("No valid frames decoded"); the GdkPixbuf decoder reads them.
+PIXBUF_IMAGES = ("image/bmp", "image/tiff")
 
 
 @dataclass(frozen=True)
@@ -189,6 +192,8 @@ class Job:
         else:
             src = make("filesrc", "source", location=self.source.location)
         decoder = make("decodebin", "decoder")
+        if self.source.is_image and Gst.ElementFactory.find("gdkpixbufdec") is not None:
+            decoder.connect("autoplug-continue", self._on_autoplug_continue)
         self._add(src, decoder)
         self._chain(src, decoder)
         return decoder
@@ -244,9 +249,21 @@ class Job:
 
     # --- streaming-thread callbacks ------------------------------------------------------
 
+    @staticmethod
+    def _on_autoplug_continue(_decoder: Gst.Element, _pad: Gst.Pad, caps: Gst.Caps) -> bool:
+        """Stop decodebin at BMP/TIFF images: `_on_pad_added` decodes them with GdkPixbuf."""
+        return caps.get_structure(0).get_name() not in PIXBUF_IMAGES
+
     def _on_pad_added(self, _decoder: Gst.Element, pad: Gst.Pad) -> None:
         caps = pad.get_current_caps() or pad.query_caps(None)
         kind = caps.get_structure(0).get_name() if caps and caps.get_size() else ""
+        if kind in PIXBUF_IMAGES and not self._video_linked:
+            pixbuf = make("gdkpixbufdec")
+            self.pipeline.add(pixbuf)
+            pixbuf.link(self.entry)
+            pixbuf.sync_state_with_parent()
+            self._video_linked = pad.link(pixbuf.get_static_pad("sink")) == Gst.PadLinkReturn.OK
+            return
         if kind.startswith("video/") and not self._video_linked:
             self._video_linked = pad.link(self.entry.get_static_pad("sink")) == \
                 Gst.PadLinkReturn.OK
