@@ -30,9 +30,10 @@ log = logging.getLogger(__name__)
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif", ".pnm",
                   ".ppm", ".pgm"}
 EOS_GRACE_S = 15.0  # how long to wait for the muxer to finalise after Ctrl-C
-# Image formats whose decoders decodebin picks (avdec_bmp, avdec_tiff) fail on a lone image
-# ("No valid frames decoded"); the GdkPixbuf decoder reads them.
-PIXBUF_IMAGES = ("image/bmp", "image/tiff")
+# Image formats decodebin decodes wrongly, read with the GdkPixbuf decoder instead:
+# avdec_bmp / avdec_tiff fail on a lone image ("No valid frames decoded"), and pngdec
+# (1.22) labels 16-bit RGB as ARGB64, which shifts the channels.
+PIXBUF_IMAGES = ("image/bmp", "image/tiff", "image/png")
 
 
 @dataclass(frozen=True)
@@ -251,7 +252,7 @@ class Job:
 
     @staticmethod
     def _on_autoplug_continue(_decoder: Gst.Element, _pad: Gst.Pad, caps: Gst.Caps) -> bool:
-        """Stop decodebin at BMP/TIFF images: `_on_pad_added` decodes them with GdkPixbuf."""
+        """Stop decodebin at `PIXBUF_IMAGES`: `_on_pad_added` decodes them with GdkPixbuf."""
         return caps.get_structure(0).get_name() not in PIXBUF_IMAGES
 
     def _on_pad_added(self, _decoder: Gst.Element, pad: Gst.Pad) -> None:
