@@ -52,8 +52,8 @@ class Progress:
         self.stream.flush()
 
     def finish(self) -> None:
-        """Print the final state and end the line."""
-        if self.enabled:
+        """Print the final state and end the line (nothing when no frame was done)."""
+        if self.enabled and self.started is not None:
             self.tick(force=True)
             if self.tty:
                 self.stream.write("\n")
