@@ -248,6 +248,11 @@ class Job:
             self._writers.append(lambda frame, _pts, dets: mot.write(frame, dets))
             self._closers.append(mot.close)
 
+    def _discard_outputs(self) -> None:
+        for path in (self.outputs.media, self.outputs.json, self.outputs.mot):
+            if path is not None and path.is_file():  # never a device such as /dev/null
+                path.unlink()
+
     # --- streaming-thread callbacks ------------------------------------------------------
 
     @staticmethod
@@ -307,7 +312,11 @@ class Job:
         return round(duration / Gst.SECOND * num / den)
 
     def run(self) -> RunResult:
-        """Play to end-of-stream; Ctrl-C sends EOS so outputs are finalised and playable."""
+        """Play to end-of-stream; Ctrl-C sends EOS so outputs are finalised and playable.
+
+        A run that processed no frame (unreadable input, no video stream) removes the files
+        it created: they hold nothing, and the media file is not playable.
+        """
         start = time.perf_counter()
 
         def on_tick(message: Gst.Message | None) -> None:
@@ -322,6 +331,8 @@ class Job:
             for close in self._closers:
                 close()
             self.progress.finish()
+            if self._frame == 0:
+                self._discard_outputs()
         return RunResult(self._frame, time.perf_counter() - start, interrupted, self.timings)
 
 
