@@ -207,10 +207,14 @@ class Job:
             elements = [make("videoconvert", "out_convert"), make("jpegenc", quality=92),
                         make("filesink", "sink", location=str(self.outputs.media))]
         else:
+            convert, chroma = make("videoconvert", "out_convert"), make("capsfilter", "chroma")
+            convert.get_static_pad("sink").add_probe(Gst.PadProbeType.EVENT_DOWNSTREAM,
+                                                     self._on_encoder_caps, chroma)
             elements = [
                 make("queue", "encode_queue", max_size_buffers=8, max_size_time=0,
                      max_size_bytes=0),
-                make("videoconvert", "out_convert"),
+                convert,
+                chroma,
                 self._encoder(),
                 make("h264parse"),
                 make("matroskamux", "mux"),
@@ -218,6 +222,25 @@ class Job:
             ]
         self._add(*elements)
         self._chain(tail, *elements)
+
+    @staticmethod
+    def _on_encoder_caps(_pad: Gst.Pad, info: Gst.PadProbeInfo,
+                         chroma: Gst.Element) -> Gst.PadProbeReturn:
+        """Pick the encoder's chroma format once the frame size is known.
+
+        From RGB, videoconvert would choose 4:4:4, whose H.264 profile (High 4:4:4) most
+        players and hardware decoders cannot play; so 4:2:0 (I420). x264 needs even sizes
+        for 4:2:0, so odd-sized frames keep their exact size in 4:4:4 (Y444).
+        """
+        event = info.get_event()
+        if event.type == Gst.EventType.CAPS:
+            structure = event.parse_caps().get_structure(0)
+            _, width = structure.get_int("width")
+            _, height = structure.get_int("height")
+            chroma_format = "I420" if width % 2 == 0 and height % 2 == 0 else "Y444"
+            chroma.set_property("caps", Gst.Caps.from_string(
+                f"video/x-raw,format={chroma_format}"))
+        return Gst.PadProbeReturn.OK
 
     def _encoder(self) -> Gst.Element:
         """x264 in constant-quality mode with the chosen speed preset."""
