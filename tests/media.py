@@ -117,6 +117,7 @@ class MediaInfo:
 
     container: str
     video_codec: str
+    profile: str  # e.g. "high"; "" when the codec caps carry none
     width: int
     height: int
     frame_rate: Fraction
@@ -137,10 +138,11 @@ def probe(path: Path) -> MediaInfo:
     videos = info.get_video_streams()
     assert videos, f"{path}: no video stream"
     video = videos[0]
-    caps = video.get_caps().get_structure(0).get_name()
+    caps = video.get_caps().get_structure(0)
     container_caps = container.get_caps().get_structure(0).get_name() \
         if isinstance(container, GstPbutils.DiscovererContainerInfo) else ""
-    return MediaInfo(container_caps, caps, video.get_width(), video.get_height(),
+    return MediaInfo(container_caps, caps.get_name(), caps.get_string("profile") or "",
+                     video.get_width(), video.get_height(),
                      Fraction(video.get_framerate_num(), max(1, video.get_framerate_denom())),
                      len(decode_frames(path, keep=False)), len(info.get_audio_streams()))
 
