@@ -113,3 +113,19 @@ def test_export_cli(make_weights, tmp_path) -> None:
     assert again.returncode == 1
     assert again.stderr.strip().count("\n") == 0 and "--force" in again.stderr
     assert _cli("export", str(weights), "-o", str(out), "--force", "--half").returncode == 0
+
+
+def test_export_after_gstreamer_was_loaded(make_weights, tmp_path) -> None:
+    # GStreamer's libunwind, loaded before torch, crashes the TorchScript exporter in-process.
+    pytest.importorskip("gi")
+    code = ("import sys, cv2, gi\n"
+            "gi.require_version('Gst', '1.0')\n"
+            "from gi.repository import Gst\n"
+            "Gst.init(None)\n"
+            "from gstreamed.backends.export import export_onnx\n"
+            "export_onnx(sys.argv[1], sys.argv[2])\n")
+    out = tmp_path / "after-gst.onnx"
+    done = subprocess.run([sys.executable, "-c", code, str(make_weights()), str(out)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert load_backend(out, "ort").layout == "v8"

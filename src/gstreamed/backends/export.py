@@ -8,8 +8,11 @@ output ``output0`` [B, 4+C, A], and Ultralytics-style ``metadata_props``, so the
 from __future__ import annotations
 
 import datetime
+import json
 import logging
 import os
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 from typing import Sequence
@@ -38,6 +41,9 @@ def export_onnx(weights: str | Path, output: str | Path,
     output = Path(output)
     if output.exists() and not force:
         raise GstreamedError(f"{output} exists; pass --force to overwrite it")
+    if _libunwind_loaded():
+        return _export_in_fresh_process(weights=str(weights), output=str(output), imgsz=imgsz,
+                                        dynamic=dynamic, half=half, force=force, opset=opset)
     loaded = load_model(weights)
     info = resize_info(loaded.info, imgsz)
     dtype = torch.float16 if half else torch.float32
@@ -79,3 +85,41 @@ def export_onnx(weights: str | Path, output: str | Path,
     log.info("exported %s (YOLOv8%s, %d classes, %s) to %s", weights, loaded.scale,
              len(info.names), "x".join(map(str, info.input_size)), output)
     return output
+
+
+def _libunwind_loaded() -> bool:
+    """Whether this process has libunwind loaded (GStreamer links it).
+
+    libunwind's _Unwind_* symbols then serve C++ exceptions of libraries loaded after it, and
+    torch imported after GStreamer crashes on the first C++ exception it throws, even one it
+    catches itself, as the TorchScript exporter does.
+    """
+    try:
+        return "/libunwind" in Path("/proc/self/maps").read_text()
+    except OSError:  # not Linux
+        return False
+
+
+_CHILD = """
+import json, sys
+from gstreamed.backends.export import export_onnx
+from gstreamed.errors import GstreamedError
+try:
+    export_onnx(**json.loads(sys.argv[1]))
+except GstreamedError as exc:
+    sys.exit(str(exc))
+"""
+
+
+def _export_in_fresh_process(**kwargs: object) -> Path:
+    """`export_onnx` in a new interpreter, which imports torch before any GStreamer library."""
+    log.debug("GStreamer's libunwind was loaded before torch; exporting in a fresh process")
+    package_root = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        p for p in (package_root, os.environ.get("PYTHONPATH")) if p)}
+    done = subprocess.run([sys.executable, "-c", _CHILD, json.dumps(kwargs)], env=env,
+                          capture_output=True, text=True)
+    if done.returncode:
+        lines = done.stderr.strip().splitlines() or [f"exit status {done.returncode}"]
+        raise GstreamedError(lines[-1])
+    return Path(str(kwargs["output"]))

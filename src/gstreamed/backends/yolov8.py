@@ -26,6 +26,8 @@ from gstreamed.backends.base import ModelInfo
 from gstreamed.defaults import COCO_NAMES
 from gstreamed.errors import GstreamedError
 
+
+
 try:
     import torch
     import torch.nn.functional as F
