@@ -8,7 +8,10 @@ float box ``x1``/``y1``/``x2``/``y2`` (double), so other elements and applicatio
 
 from __future__ import annotations
 
+import ctypes
+from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 import numpy as np
 from gi.repository import GLib, GObject, Gst, GstVideo
@@ -42,40 +45,103 @@ def attach(buffer: Gst.Buffer, detections: Detections) -> None:
         meta.add_param(param)
 
 
-def _metas(buffer: Gst.Buffer) -> list[GstVideo.VideoRegionOfInterestMeta]:
-    """The ROI metas of a buffer, in id order (ids 0..n-1 as `attach` writes them)."""
+@dataclass(frozen=True)
+class Region:
+    """One ROI meta as read back: label, integer box and the ``detection`` parameters."""
+
+    label: str
+    x: int
+    y: int
+    w: int
+    h: int
+    param: Gst.Structure | None
+
+
+class _RoiMetaStruct(ctypes.Structure):
+    """The C layout of GstVideoRegionOfInterestMeta (GstMeta header first)."""
+
+    _fields_ = [("flags", ctypes.c_uint), ("info", ctypes.c_void_p),
+                ("roi_type", ctypes.c_uint32), ("id", ctypes.c_int), ("parent_id", ctypes.c_int),
+                ("x", ctypes.c_uint), ("y", ctypes.c_uint), ("w", ctypes.c_uint),
+                ("h", ctypes.c_uint), ("params", ctypes.c_void_p)]
+
+
+@cache
+def _c_functions() -> tuple[Any, Any, Any]:
+    """gst_buffer_iterate_meta_filtered, gst_video_region_of_interest_meta_get_param and
+    gst_structure_to_string, for iterating metas PyGObject cannot iterate."""
+    gst = ctypes.CDLL("libgstreamer-1.0.so.0")
+    video = ctypes.CDLL("libgstvideo-1.0.so.0")
+    iterate = gst.gst_buffer_iterate_meta_filtered
+    iterate.restype = ctypes.POINTER(_RoiMetaStruct)
+    iterate.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p), ctypes.c_size_t]
+    get_param = video.gst_video_region_of_interest_meta_get_param
+    get_param.restype = ctypes.c_void_p
+    get_param.argtypes = [ctypes.POINTER(_RoiMetaStruct), ctypes.c_char_p]
+    to_string = gst.gst_structure_to_string
+    to_string.restype = ctypes.c_void_p  # freed with g_free
+    to_string.argtypes = [ctypes.c_void_p]
+    return iterate, get_param, to_string
+
+
+def _regions_by_iteration(buffer: Gst.Buffer) -> list[Region]:
+    """Every ROI meta of ``buffer``, whatever their ids (PyGObject has no meta iterator and
+    ``Buffer.get_meta`` returns a bare `Gst.Meta`, so this walks them through the C API;
+    ``hash(buffer)`` is the GstBuffer pointer, as for any PyGObject boxed value)."""
+    iterate, get_param, to_string = _c_functions()
+    free = ctypes.CDLL("libglib-2.0.so.0").g_free
+    free.argtypes = [ctypes.c_void_p]
+    state = ctypes.c_void_p()
+    regions = []
+    while meta := iterate(hash(buffer), ctypes.byref(state), hash(roi_api())):
+        roi = meta.contents
+        param = None
+        if structure := get_param(meta, PARAM_NAME.encode()):
+            text = to_string(structure)
+            param = Gst.Structure.from_string(ctypes.string_at(text).decode())[0]
+            free(text)
+        regions.append(Region(GLib.quark_to_string(roi.roi_type) or "", roi.x, roi.y, roi.w,
+                              roi.h, param))
+    return regions
+
+
+def regions(buffer: Gst.Buffer) -> list[Region]:
+    """The ROI metas of a buffer: by id when they are 0..n-1 (as `attach` writes them),
+    else (metas from other elements, repeated ids) in buffer order through the C API."""
     count = buffer.get_n_meta(roi_api())
-    metas = []
-    for index in range(count):
-        meta = GstVideo.buffer_get_video_region_of_interest_meta_id(buffer, index)
-        if meta is None:  # ids not 0..n-1: written by a foreign element
-            first = buffer.get_meta(roi_api().name)
-            return [first] if first is not None and index == 0 else metas
-        metas.append(meta)
-    return metas
+    metas = [GstVideo.buffer_get_video_region_of_interest_meta_id(buffer, i)
+             for i in range(count)]
+    if not all(metas):
+        return _regions_by_iteration(buffer)
+    return [Region(GLib.quark_to_string(m.roi_type) or "", m.x, m.y, m.w, m.h,
+                   m.get_param(PARAM_NAME)) for m in metas]
 
 
 def read(buffer: Gst.Buffer) -> Detections:
-    """The detections carried by a buffer's ROI metas (class names rebuilt from the labels)."""
-    metas = _metas(buffer)
-    n = len(metas)
+    """The detections carried by a buffer's ROI metas (class names rebuilt from the labels).
+
+    Metas without a ``detection`` parameter (written by other elements) keep their integer
+    box and label, confidence 1 and no track; labels get class ids in order of appearance.
+    """
+    found = regions(buffer)
+    n = len(found)
     xyxy = np.zeros((n, 4), np.float32)
     confidence = np.ones(n, np.float32)
     class_id = np.zeros(n, np.int32)
     track_id = np.full(n, -1, np.int64)
     labels: dict[int, str] = {}
-    for i, meta in enumerate(metas):
-        label = GLib.quark_to_string(meta.roi_type)
-        param = meta.get_param(PARAM_NAME)
+    for i, region in enumerate(found):
+        param = region.param
         if param is not None and param.has_field("x1"):
             xyxy[i] = [param.get_value(k) for k in ("x1", "y1", "x2", "y2")]
             class_id[i] = param.get_value("class_id")
             confidence[i] = param.get_value("confidence")
             track_id[i] = param.get_value("track_id")
         else:
-            xyxy[i] = [meta.x, meta.y, meta.x + meta.w, meta.y + meta.h]
-            class_id[i] = next((k for k, v in labels.items() if v == label), len(labels))
-        labels[int(class_id[i])] = label
+            xyxy[i] = [region.x, region.y, region.x + region.w, region.y + region.h]
+            class_id[i] = next((k for k, v in labels.items() if v == region.label),
+                               len(labels))
+        labels[int(class_id[i])] = region.label
     names = [labels.get(k, str(k)) for k in range(max(labels, default=-1) + 1)]
     return Detections(xyxy, confidence, class_id, track_id, names)
 
