@@ -350,6 +350,8 @@ class Job:
 
         try:
             interrupted = play(self.pipeline, self.source.location, on_tick)
+            if not interrupted:  # the estimate follows the container's duration, which an
+                self.progress.total = self._frame  # audio track may make longer: now exact
         finally:
             for close in self._closers:
                 close()
