@@ -59,16 +59,21 @@ def run_pipeline(description: str, timeout_s: float = TIMEOUT_S,
 
 def make_video(path: Path, width: int = 160, height: int = 120, frames: int = 10,
                fps: int = 10, container: str | None = None, audio: bool = False,
-               pattern: str = "ball", encoder: str | None = None) -> Path:
-    """Write a ``videotestsrc`` clip; the container (and default codec) follows the suffix."""
+               pattern: str = "ball", encoder: str | None = None,
+               audio_seconds: float | None = None) -> Path:
+    """Write a ``videotestsrc`` clip; the container (and default codec) follows the suffix.
+
+    ``audio`` adds an AAC track as long as the video, or ``audio_seconds`` long.
+    """
     kind = container or path.suffix.lstrip(".")
     default_encoder, muxer = VIDEO_FORMATS[kind]
     caps = f"video/x-raw,width={width},height={height},framerate={fps}/1"
     parts = [f"videotestsrc num-buffers={frames} pattern={pattern} ! {caps} ! videoconvert ! "
              f"{encoder or default_encoder} ! {muxer} name=mux ! filesink name=out"]
     if audio:
-        seconds_in_buffers = frames * 44100 // (fps * 1024) + 1
-        parts.append(f"audiotestsrc num-buffers={seconds_in_buffers} samplesperbuffer=1024 ! "
+        seconds = frames / fps if audio_seconds is None else audio_seconds
+        parts.append(f"audiotestsrc num-buffers={int(seconds * 44100) // 1024 + 1} "
+                     "samplesperbuffer=1024 ! "
                      "audio/x-raw,rate=44100,channels=1 ! audioconvert ! voaacenc ! "
                      "aacparse ! mux.")
     run_pipeline(" ".join(parts), out=path)
