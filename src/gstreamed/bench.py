@@ -20,6 +20,7 @@ import json
 import os
 import platform
 import tempfile
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -142,16 +143,33 @@ class Report:
 
 
 def forward_samples(backend: "Backend", batch: int, calls: int, warmup: int) -> list[float]:
-    """Seconds per forward call of a fixed random ``batch``-image tensor, after ``warmup``."""
+    """Seconds per forward call of a fixed random ``batch``-image tensor, after ``warmup``.
+
+    The loop runs on a fresh thread, as the pipeline's inference does on a GStreamer
+    streaming thread: thread-local threading state differs from the main thread's (PyTorch's
+    OpenMP pool on the main thread was measured 3-5x slower on a loaded 2-core machine).
+    """
     h, w = backend.info.input_size
     tensor = np.random.default_rng(0).random((batch, 3, h, w), dtype=np.float32)
-    for _ in range(warmup):
-        backend.forward(tensor)
-    samples = []
-    for _ in range(calls):
-        start = time.perf_counter()
-        backend.forward(tensor)
-        samples.append(time.perf_counter() - start)
+    samples: list[float] = []
+    failure: list[BaseException] = []
+
+    def loop() -> None:
+        try:
+            for _ in range(warmup):
+                backend.forward(tensor)
+            for _ in range(calls):
+                start = time.perf_counter()
+                backend.forward(tensor)
+                samples.append(time.perf_counter() - start)
+        except BaseException as exc:  # noqa: BLE001 — re-raised on the calling thread
+            failure.append(exc)
+
+    worker = threading.Thread(target=loop, name="bench-forward")
+    worker.start()
+    worker.join()
+    if failure:
+        raise failure[0]
     return samples
 
 

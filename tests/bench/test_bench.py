@@ -10,12 +10,8 @@ from pathlib import Path
 import pytest
 
 from gstreamed.bench import FrameClock, Stat, md_table
-from gstreamed.commands import SUBCOMMANDS
 
 STAGE_KEYS = {"preprocess", "forward", "postprocess", "tracking", "annotation"}
-
-needs_command = pytest.mark.skipif("bench" not in SUBCOMMANDS,
-                                   reason="'bench' is not yet registered in SUBCOMMANDS")
 
 
 def bench(out: Path, *args: str) -> tuple[dict, str, subprocess.CompletedProcess[str]]:
@@ -32,7 +28,6 @@ def cuda_skip_expected() -> bool:
     return "CUDAExecutionProvider" not in ort.get_available_providers()
 
 
-@needs_command
 def test_bench_on_a_clip(tmp_path: Path, tiny_model: Path, tiny_clip: Path) -> None:
     data, markdown, proc = bench(
         tmp_path / "out", "--model", str(tiny_model), "--input", str(tiny_clip),
@@ -69,7 +64,6 @@ def test_bench_on_a_clip(tmp_path: Path, tiny_model: Path, tiny_clip: Path) -> N
     assert "pipeline efficiency ort/cpu" in proc.stderr
 
 
-@needs_command
 def test_bench_generates_its_clip(tmp_path: Path, tiny_model: Path) -> None:
     data, markdown, _ = bench(tmp_path / "out", "--model", str(tiny_model), "--backends", "ort",
                               "--devices", "cpu", "--frames", "3", "--warmup", "1")
@@ -79,7 +73,6 @@ def test_bench_generates_its_clip(tmp_path: Path, tiny_model: Path) -> None:
     assert "generated videotestsrc" in markdown
 
 
-@needs_command
 def test_bench_without_pipeline(tmp_path: Path, tiny_model: Path) -> None:
     data, _, _ = bench(tmp_path / "out", "--model", str(tiny_model), "--backends", "ort",
                        "--devices", "cpu", "--frames", "4", "--warmup", "1", "--no-pipeline")
@@ -88,7 +81,6 @@ def test_bench_without_pipeline(tmp_path: Path, tiny_model: Path) -> None:
     assert row["pipeline_fps"] is None and row["efficiency"] is None
 
 
-@needs_command
 def test_bench_rejects_bad_options(tiny_model: Path) -> None:
     proc = subprocess.run([sys.executable, "-m", "gstreamed", "bench", "--model", str(tiny_model),
                            "--backends", "tensorflow"], capture_output=True, text=True, timeout=60)
