@@ -35,10 +35,16 @@ def gst() -> object:
 
 @pytest.fixture(scope="module")
 def plugin_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """The environment `gstreamed env` describes, with a private plugin registry."""
+    """The environment `gstreamed env` describes, with a private plugin registry.
+
+    Bytecode goes to a fresh private cache: gst-python 1.22's loader segfaults while scanning
+    when a plugin module's cached bytecode is stale and cannot be rewritten
+    (PYTHONDONTWRITEBYTECODE), which a developer's tree often has.
+    """
     if shutil.which("gst-inspect-1.0") is None:
         pytest.skip("gst-inspect-1.0 is not installed")
-    env = dict(os.environ)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = str(tmp_path_factory.mktemp("pycache"))
     env["GST_PLUGIN_PATH"] = str(REPO / "src" / "gstreamed" / "gst" / "plugins")
     env["PYTHONPATH"] = os.pathsep.join([*site.getsitepackages(), str(REPO / "src")])
     env["GST_REGISTRY"] = str(tmp_path_factory.mktemp("registry") / "registry.bin")
