@@ -16,15 +16,17 @@ imported where they are used, so forward-only measurements run on machines witho
 from __future__ import annotations
 
 import datetime
+import itertools
 import json
 import os
 import platform
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -51,12 +53,12 @@ class Stat:
     count: int
 
     @classmethod
-    def of(cls, seconds: Sequence[float]) -> "Stat":
+    def of(cls, seconds: Sequence[float]) -> Stat:
         """The statistic of durations given in seconds."""
         ms = np.asarray(seconds, np.float64) * 1000.0
         return cls(float(np.median(ms)), float(np.percentile(ms, 90)), len(ms))
 
-    def per(self, n: int) -> "Stat":
+    def per(self, n: int) -> Stat:
         """The same statistic divided over ``n`` frames (a batch of ``n``)."""
         return Stat(self.median_ms / n, self.p90_ms / n, self.count)
 
@@ -142,7 +144,7 @@ class Report:
 # --- measuring ---------------------------------------------------------------------------
 
 
-def forward_samples(backend: "Backend", batch: int, calls: int, warmup: int) -> list[float]:
+def forward_samples(backend: Backend, batch: int, calls: int, warmup: int) -> list[float]:
     """Seconds per forward call of a fixed random ``batch``-image tensor, after ``warmup``.
 
     The loop runs on a fresh thread, as the pipeline's inference does on a GStreamer
@@ -173,12 +175,12 @@ def forward_samples(backend: "Backend", batch: int, calls: int, warmup: int) -> 
     return samples
 
 
-def forward_only(backend: "Backend", batch: int, calls: int, warmup: int) -> Stat:
+def forward_only(backend: Backend, batch: int, calls: int, warmup: int) -> Stat:
     """`Stat` of `forward_samples`."""
     return Stat.of(forward_samples(backend, batch, calls, warmup))
 
 
-def batch_results(backend: "Backend", batches: Sequence[int], frames: int, warmup: int,
+def batch_results(backend: Backend, batches: Sequence[int], frames: int, warmup: int,
                   single: Stat | None = None) -> list[BatchResult]:
     """Forward time per frame for each batch size the backend accepts; ``single`` is an
     already measured batch-1 statistic to reuse."""
@@ -249,8 +251,8 @@ def limit_frames(job: Any, limit: int) -> dict[str, str]:
     return described
 
 
-def pipeline_run(detector: "Detector", clip: Path, frames: int, warmup: int,
-                 make_tracker: Callable[[float | None], "Tracker"] | None,
+def pipeline_run(detector: Detector, clip: Path, frames: int, warmup: int,
+                 make_tracker: Callable[[float | None], Tracker] | None,
                  encoder_preset: str, workdir: Path) -> tuple[float, dict[str, Stat], int, str]:
     """Run the CLI pipeline on ``clip`` for ``warmup + frames`` frames, writing a real file.
 
@@ -277,7 +279,7 @@ def pipeline_run(detector: "Detector", clip: Path, frames: int, warmup: int,
             measured, described.get("video", ""))
 
 
-def detector_run(detector: "Detector", frames: int, warmup: int) -> dict[str, Stat]:
+def detector_run(detector: Detector, frames: int, warmup: int) -> dict[str, Stat]:
     """Stage stats of the detector alone on a synthetic 1280x720 frame (no GStreamer)."""
     width, height = CLIP_SIZE
     frame = np.random.default_rng(0).integers(0, 256, (height, width, 3), dtype=np.uint8)
@@ -293,9 +295,9 @@ def generate_clip(path: Path, frames: int, size: tuple[int, int] = CLIP_SIZE,
     from gstreamed.gst import init
     from gstreamed.gst.pipeline import make, play
 
-    from gi.repository import Gst  # noqa: I001  (after gstreamed.gst pins the version)
+    init()  # pins the GStreamer version before gi.repository.Gst is imported
+    from gi.repository import Gst
 
-    init()
     width, height = size
     caps = Gst.Caps.from_string(f"video/x-raw,format=I420,width={width},height={height},"
                                 f"framerate={fps}/1")
@@ -307,14 +309,14 @@ def generate_clip(path: Path, frames: int, size: tuple[int, int] = CLIP_SIZE,
     pipeline = Gst.Pipeline.new("bench-clip")
     for element in elements:
         pipeline.add(element)
-    for upstream, downstream in zip(elements, elements[1:]):
+    for upstream, downstream in itertools.pairwise(elements):
         upstream.link(downstream)
     play(pipeline, str(path))
     return path
 
 
 def open_backend(name: str, device: str, model: Path, threads: int | None,
-                 half: bool) -> "Backend | str":
+                 half: bool) -> Backend | str:
     """The loaded backend, or the reason it cannot run here."""
     from gstreamed.backends import load_backend
 
@@ -361,7 +363,7 @@ def pick_model(backend: str, models: Sequence[Path]) -> Path | None:
 
 
 def bench_row(settings: Settings, backend_name: str, device: str, clip: Path | None,
-              make_tracker: Callable[[float | None], "Tracker"] | None,
+              make_tracker: Callable[[float | None], Tracker] | None,
               workdir: Path) -> tuple[Row, str]:
     """Measure one backend on one device; returns the row and the clip's description."""
     from gstreamed.detect.detector import Detector
@@ -398,7 +400,7 @@ def bench_row(settings: Settings, backend_name: str, device: str, clip: Path | N
 
 
 def run_bench(settings: Settings,
-              make_tracker: Callable[[float | None], "Tracker"] | None = None,
+              make_tracker: Callable[[float | None], Tracker] | None = None,
               echo: Callable[[str], None] | None = None) -> Report:
     """Measure every backend × device of ``settings``; ``echo`` gets progress lines."""
     rows = []
@@ -455,7 +457,7 @@ def input_size(models: Sequence[Path]) -> str:
 def machine_info() -> dict[str, Any]:
     """CPU model, cores, library versions, GPU and date, for comparing runs."""
     info: dict[str, Any] = {
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "host": platform.node(),
         "cpu": cpu_model(),
         "cores": os.cpu_count(),
@@ -555,14 +557,14 @@ def render_markdown(report: Report) -> str:
         "",
         f"- machine: {m['cpu']}, {m['cores']} cores, load average {m['load_avg']}"
         + (f", GPU {m['cuda_device']}" if m.get("cuda_device") else ""),
-        f"- software: onnxruntime {m['onnxruntime']}, torch {m['torch']}, "
-        f"GStreamer {m['gstreamer']}, OpenCV {m['cv2']}, numpy {m['numpy']}, "
-        f"Python {m['python']}",
+        (f"- software: onnxruntime {m['onnxruntime']}, torch {m['torch']}, "
+         f"GStreamer {m['gstreamer']}, OpenCV {m['cv2']}, numpy {m['numpy']}, "
+         f"Python {m['python']}"),
         f"- model: {', '.join(Path(p).name for p in c['models'])}"
         + (f" (input {c['input_size']})" if c["input_size"] else ""),
         f"- clip: {c['clip']}" + (f" ({c['video']})" if c["video"] else ""),
-        f"- {c['frames']} frames measured after {c['warmup']} warm-up; threads "
-        f"{c['threads'] or 'backend default'}; {c['encoder']}",
+        (f"- {c['frames']} frames measured after {c['warmup']} warm-up; threads "
+         f"{c['threads'] or 'backend default'}; {c['encoder']}"),
         "",
         *efficiency_lines(report),
         "",
