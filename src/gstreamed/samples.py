@@ -14,10 +14,9 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from gi.repository import Gst
 
 from gstreamed.errors import GstreamedError
-from gstreamed.gst import init
+from gstreamed.gst import Gst, init
 from gstreamed.gst.pipeline import make, play
 
 log = logging.getLogger(__name__)

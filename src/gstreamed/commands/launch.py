@@ -21,8 +21,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import onnxruntime  # noqa: F401  # before GStreamer: see gstreamed.commands.run.run
-
     from gstreamed.gst import init
 
     init()  # the element module needs an initialised GStreamer

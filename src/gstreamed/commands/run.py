@@ -59,11 +59,6 @@ def check_writable(path: Path | None, force: bool) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    # onnxruntime must be loaded before GStreamer: libgstreamer links libunwind, whose
-    # _Unwind_Resume otherwise breaks onnxruntime's C++ exceptions (a corrupt model aborts
-    # the process instead of raising).
-    import onnxruntime  # noqa: F401
-
     from gstreamed.gst.pipeline import Job, Outputs, classify, init
 
     init()
