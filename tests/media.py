@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-import gi
+import gstreamed  # noqa: F401  # before GStreamer, see gstreamed/__init__.py
+import gi  # noqa: I001
 
 gi.require_version("Gst", "1.0")
 gi.require_version("GstApp", "1.0")

@@ -12,6 +12,7 @@ The Python API::
 
 from __future__ import annotations
 
+import ctypes
 import importlib
 import os
 from typing import Any
@@ -19,6 +20,16 @@ from typing import Any
 # onnxruntime may try telemetry look-ups; this project makes no network traffic at run
 # time except an explicit model download.
 os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+
+# libgstreamer links libunwind, and GModule loads it with global symbols: once numpy and
+# GStreamer are loaded, C++ exceptions of libraries loaded later (onnxruntime's, torch's)
+# unwind through libunwind's _Unwind_Resume and abort the process instead of raising. Loading
+# libgcc_s globally first keeps the C++ runtime's own unwinder in front. Import gstreamed
+# before gi to get this.
+try:
+    ctypes.CDLL("libgcc_s.so.1", mode=ctypes.RTLD_GLOBAL)
+except OSError:  # not a glibc system: nothing to do
+    pass
 
 __version__ = "0.1.0"
 

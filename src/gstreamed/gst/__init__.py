@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-# onnxruntime must be loaded before GStreamer: libgstreamer links libunwind, whose
-# _Unwind_Resume otherwise breaks onnxruntime's C++ exceptions (a corrupt model would abort
-# the process instead of raising). Every GStreamer import of this package comes through here.
-import onnxruntime  # noqa: F401, I001
-
 import gi
 
 gi.require_version("Gst", "1.0")
