@@ -6,7 +6,6 @@ Every check decodes what the CLI wrote with GStreamer, the way a player would.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import subprocess

@@ -7,7 +7,6 @@ import os
 import shutil
 import site
 import subprocess
-import sys
 from pathlib import Path
 from typing import Callable
 

@@ -110,7 +110,8 @@ def original_bytetrack(cache: Path) -> Runner:
 PATCHES = (
     ("import torch\n", ""),
     ("x.clone() if isinstance(x, torch.Tensor) else np.copy(x)", "np.copy(x)"),
-    ("xywh = xyxy2xywh(xyxys)", "xywh = np.asarray(xyxys, float).copy(); xywh[:, 2:] -= xywh[:, :2]"),
+    ("xywh = xyxy2xywh(xyxys)",
+     "xywh = np.asarray(xyxys, float).copy(); xywh[:, 2:] -= xywh[:, :2]"),
     ("classes = clss.numpy()", "classes = np.asarray(clss)"),
     ("xyxys = xyxys.numpy()", "xyxys = np.asarray(xyxys)"),
     ("confs = confs.numpy()", "confs = np.asarray(confs)"),

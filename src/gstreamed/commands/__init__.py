@@ -7,5 +7,6 @@ Each module defines ``add_parser(subparsers)`` which adds its parser and sets
 from __future__ import annotations
 
 # Module names under gstreamed.commands; "run" (process an input) is the default command.
-SUBCOMMANDS: tuple[str, ...] = ("run", "demo", "launch", "env", "bench", "models", "export", "track",
-                                 "eval")
+SUBCOMMANDS: tuple[str, ...] = (
+    "run", "demo", "launch", "env", "bench", "models", "export", "track", "eval",
+)

@@ -1,4 +1,4 @@
-"""``gstreamed env``: the environment that lets gst-launch-1.0 / gst-inspect-1.0 find the elements."""
+"""``gstreamed env``: the environment in which gst-launch-1.0 / gst-inspect-1.0 find the elements."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The gstreamed GStreamer elements: ``gstreamed_detect``, ``gstreamed_track``, ``gstreamed_overlay``.
+"""The GStreamer elements ``gstreamed_detect``, ``gstreamed_track`` and ``gstreamed_overlay``.
 
 All three are in-place ``GstBase.BaseTransform`` filters on ``video/x-raw,format=RGB``.
 Detections travel between them as ``GstVideoRegionOfInterestMeta`` (see `gstreamed.gst.meta`),

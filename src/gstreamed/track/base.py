@@ -25,7 +25,7 @@ class TrackerParam:
     maximum: float | None = None
 
     def convert(self, value: Any, owner: str) -> Any:
-        """``value`` as this parameter's type, range-checked; GstreamedError when it is not valid."""
+        """``value`` as this parameter's type, range-checked; GstreamedError when invalid."""
         where = f"{owner} parameter {self.name!r}"
         try:
             if self.type is bool:
@@ -60,7 +60,8 @@ def _to_bool(value: Any) -> bool:
     raise ValueError(value)
 
 
-def check_params(owner: str, spec: tuple[TrackerParam, ...], values: dict[str, Any]) -> dict[str, Any]:
+def check_params(owner: str, spec: tuple[TrackerParam, ...],
+                 values: dict[str, Any]) -> dict[str, Any]:
     """Validate and convert ``values`` against ``spec``; unknown names raise GstreamedError."""
     known = {p.name: p for p in spec}
     unknown = sorted(set(values) - set(known))
