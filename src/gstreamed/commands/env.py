@@ -1,4 +1,4 @@
-"""``gstreamed env``: the environment in which gst-launch-1.0 / gst-inspect-1.0 find the elements."""
+"""``gstreamed env``: what gst-launch-1.0 and gst-inspect-1.0 need to find the elements."""
 
 from __future__ import annotations
 
