@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,9 +47,15 @@ class Source:
 
     @property
     def default_output(self) -> Path:
-        """The seed's naming: ``clip.mp4`` → ``clip.mp4.out.mkv``, ``a.jpg`` → ``a.out.jpg``."""
+        """The seed's naming: ``clip.mp4`` → ``clip.mp4.out.mkv``, ``a.jpg`` → ``a.out.jpg``.
+
+        Streams and cameras write into the current directory, named after the URI's last
+        path segment (or host) or the device: ``rtsp://cam/live`` → ``live.out.mkv``.
+        """
         if self.kind != "file":
-            raise GstreamedError("give -o/--output for streams and cameras")
+            uri_path = self.location.split("://", 1)[-1].split("?", 1)[0].rstrip("/")
+            stem = re.sub(r"[^A-Za-z0-9._-]+", "_", uri_path.rsplit("/", 1)[-1]) or "stream"
+            return Path(f"{stem}.out.mkv")
         path = Path(self.location)
         return path.with_suffix(".out.jpg") if self.is_image else Path(f"{path}.out.mkv")
 
