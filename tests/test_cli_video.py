@@ -55,8 +55,17 @@ def test_every_container_to_h264_matroska(kind: str, clips: dict[str, Path], mod
     assert (got.width, got.height, got.frame_rate, got.frames) == \
         (want.width, want.height, want.frame_rate, want.frames)
     assert want.frames == 10
-    if kind == "mp4+aac":
-        assert want.audio_streams == 1
+    # The input's audio track is kept (re-encoded); files without one get none.
+    assert got.audio_streams == want.audio_streams == (1 if kind == "mp4+aac" else 0)
+
+
+def test_no_audio_leaves_the_track_out(clips: dict[str, Path], model: Path, cli: CliRunner,
+                                       tmp_path: Path) -> None:
+    output = tmp_path / "silent.mkv"
+    proc = cli(clips["mp4+aac"], "--model", model, "-o", output, "--no-audio", "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    got = media.probe(output)
+    assert (got.audio_streams, got.frames) == (0, 10)
 
 
 def test_4k(clip_4k: Path, model: Path, cli: CliRunner, tmp_path: Path) -> None:

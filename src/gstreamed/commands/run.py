@@ -35,6 +35,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--live", action="store_true",
                         help="show the annotated stream in a window while writing the file")
     parser.add_argument("--no-track", action="store_true", help="detect only, no tracking")
+    parser.add_argument("--no-audio", action="store_true",
+                        help="leave the input's audio track out of the output video")
     parser.add_argument("--preset", choices=PRESETS, default="veryfast",
                         help="x264 speed preset (default: veryfast)")
     parser.add_argument("--quality", type=int, default=23,
@@ -81,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
     make_tracker = None if (source.is_image or args.no_track) else \
         (lambda rate: tracker_from_args(args, rate))
     outputs = Outputs(media=media, json=args.json, mot=args.mot, live=args.live,
+                      audio=not args.no_audio,
                       encoder_preset=args.preset, quality=args.quality)
     progress = Progress(enabled=not args.no_progress and not source.is_image)
     result = Job(source, detector, outputs, make_tracker, progress).run()

@@ -106,6 +106,7 @@ class Outputs:
     json: Path | None = None
     mot: Path | None = None
     live: bool = False
+    audio: bool = True  # keep the first audio track (re-encoded as Opus) in video outputs
     encoder_preset: str = "veryfast"
     quality: int = 23  # x264 constant quality (lower is better)
 
@@ -135,6 +136,8 @@ class Job:
         self.progress = progress or Progress(enabled=False)
         self.pipeline = Gst.Pipeline.new("gstreamed")
         self._video_linked = False
+        self._audio_linked = False
+        self._mux: Gst.Element | None = None
         self._writers: list[Callable[[int, float | None, object], None]] = []
         self._closers: list[Callable[[], None]] = []
         self._frame = 0
@@ -227,6 +230,7 @@ class Job:
                 make("matroskamux", "mux"),
                 make("filesink", "sink", location=str(self.outputs.media)),
             ]
+            self._mux = elements[-2]
         self._add(*elements)
         self._chain(tail, *elements)
 
@@ -304,11 +308,29 @@ class Job:
             self._video_linked = pad.link(self.entry.get_static_pad("sink")) == \
                 Gst.PadLinkReturn.OK
             return
-        # Audio, subtitles or a second video stream: consume and drop them.
+        if kind.startswith("audio/") and self._mux is not None and self.outputs.audio \
+                and not self._audio_linked:
+            self._audio_linked = self._link_audio(pad)
+            return
+        # Subtitles, a second video or audio stream: consume and drop them.
         sink = make("fakesink", sync=False, async_=False)
         self.pipeline.add(sink)
         sink.sync_state_with_parent()
         pad.link(sink.get_static_pad("sink"))
+
+    def _link_audio(self, pad: Gst.Pad) -> bool:
+        """Re-encode the first audio track as Opus into the output file."""
+        assert self._mux is not None
+        chain = [make("queue", "audio_queue", max_size_time=3 * Gst.SECOND, max_size_buffers=0,
+                      max_size_bytes=0),
+                 make("audioconvert"), make("audioresample"), make("opusenc", "audio_encoder")]
+        self._add(*chain)
+        self._chain(*chain)
+        if not chain[-1].link(self._mux):
+            return False
+        for element in chain:
+            element.sync_state_with_parent()
+        return pad.link(chain[0].get_static_pad("sink")) == Gst.PadLinkReturn.OK
 
     def _on_no_more_pads(self, decoder: Gst.Element) -> None:
         if not self._video_linked:
