@@ -116,7 +116,8 @@ def test_export_cli(make_weights, tmp_path) -> None:
 
 
 def test_export_after_gstreamer_was_loaded(make_weights, tmp_path) -> None:
-    # GStreamer's libunwind, loaded before torch, crashes the TorchScript exporter in-process.
+    # GStreamer imported before gstreamed puts libunwind's unwinder first, which would abort
+    # the TorchScript exporter in-process.
     pytest.importorskip("gi")
     code = ("import sys, cv2, gi\n"
             "gi.require_version('Gst', '1.0')\n"

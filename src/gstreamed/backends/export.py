@@ -7,6 +7,7 @@ output ``output0`` [B, 4+C, A], and Ultralytics-style ``metadata_props``, so the
 
 from __future__ import annotations
 
+import ctypes
 import datetime
 import json
 import logging
@@ -41,7 +42,7 @@ def export_onnx(weights: str | Path, output: str | Path,
     output = Path(output)
     if output.exists() and not force:
         raise GstreamedError(f"{output} exists; pass --force to overwrite it")
-    if _libunwind_loaded():
+    if _foreign_unwinder():
         return _export_in_fresh_process(weights=str(weights), output=str(output), imgsz=imgsz,
                                         dynamic=dynamic, half=half, force=force, opset=opset)
     loaded = load_model(weights)
@@ -87,17 +88,19 @@ def export_onnx(weights: str | Path, output: str | Path,
     return output
 
 
-def _libunwind_loaded() -> bool:
-    """Whether this process has libunwind loaded (GStreamer links it).
+def _foreign_unwinder() -> bool:
+    """Whether C++ exceptions would unwind through another library's ``_Unwind_Resume``.
 
-    libunwind's _Unwind_* symbols then serve C++ exceptions of libraries loaded after it, and
-    torch imported after GStreamer crashes on the first C++ exception it throws, even one it
-    catches itself, as the TorchScript exporter does.
+    That is GStreamer's libunwind when ``gi`` was imported before ``gstreamed`` (whose
+    ``__init__`` puts libgcc_s first): torch then aborts on the first C++ exception it throws,
+    even one it catches itself, as the TorchScript exporter does.
     """
     try:
-        return "/libunwind" in Path("/proc/self/maps").read_text()
-    except OSError:  # not Linux
+        found = ctypes.cast(ctypes.CDLL(None)._Unwind_Resume, ctypes.c_void_p).value
+        own = ctypes.cast(ctypes.CDLL("libgcc_s.so.1")._Unwind_Resume, ctypes.c_void_p).value
+    except (OSError, AttributeError):  # no global unwinder, or not a glibc system
         return False
+    return found != own
 
 
 _CHILD = """
@@ -113,7 +116,8 @@ except GstreamedError as exc:
 
 def _export_in_fresh_process(**kwargs: object) -> Path:
     """`export_onnx` in a new interpreter, which imports torch before any GStreamer library."""
-    log.debug("GStreamer's libunwind was loaded before torch; exporting in a fresh process")
+    log.debug("a foreign C++ unwinder is loaded (GStreamer before gstreamed); exporting in "
+              "a fresh process")
     package_root = str(Path(__file__).resolve().parents[2])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         p for p in (package_root, os.environ.get("PYTHONPATH")) if p)}
