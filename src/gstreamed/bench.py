@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from gstreamed import defaults
 from gstreamed.errors import GstreamedError
 from gstreamed.progress import Progress
 from gstreamed.timing import STAGE_LABELS, STAGES, Timings
@@ -121,7 +122,7 @@ class Settings:
     half: bool = False
     clip: Path | None = None  # None: generate a 1280x720 30 fps clip
     pipeline: bool = True  # False: forward-only and an in-process detector loop, no GStreamer
-    encoder_preset: str = "veryfast"
+    encoder_preset: str = defaults.ENCODER_PRESET
     detection: dict[str, Any] = field(default_factory=dict)  # Detector keyword options
 
 
@@ -292,11 +293,8 @@ def detector_run(detector: Detector, frames: int, warmup: int) -> dict[str, Stat
 def generate_clip(path: Path, frames: int, size: tuple[int, int] = CLIP_SIZE,
                   fps: int = CLIP_FPS) -> Path:
     """Write an H.264 MP4 test clip (moving ball on videotestsrc) of ``frames`` frames."""
-    from gstreamed.gst import init
+    from gstreamed.gst import Gst
     from gstreamed.gst.pipeline import make, play
-
-    init()  # pins the GStreamer version before gi.repository.Gst is imported
-    from gi.repository import Gst
 
     width, height = size
     caps = Gst.Caps.from_string(f"video/x-raw,format=I420,width={width},height={height},"

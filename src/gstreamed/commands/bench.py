@@ -6,9 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from gstreamed import defaults
 from gstreamed.backends import BACKENDS
 from gstreamed.commands.common import add_detection_arguments
-from gstreamed.commands.run import PRESETS
 from gstreamed.errors import GstreamedError
 from gstreamed.track import add_tracker_arguments, tracker_from_args
 
@@ -57,8 +57,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--threads", type=int, default=None, metavar="N",
                         help="CPU threads for inference (default: the backend's choice)")
     parser.add_argument("--half", action="store_true", help="fp16 for torch on CUDA")
-    parser.add_argument("--preset", choices=PRESETS, default="veryfast",
-                        help="x264 speed preset of the pipeline's encoder (default: veryfast)")
+    parser.add_argument("--preset", choices=defaults.ENCODER_PRESETS,
+                        default=defaults.ENCODER_PRESET,
+                        help="x264 speed preset of the pipeline's encoder "
+                             f"(default: {defaults.ENCODER_PRESET})")
     parser.add_argument("--no-pipeline", action="store_true",
                         help="no GStreamer: forward-only and a detector loop on a synthetic "
                              "frame (pre/postprocess without decode/encode)")

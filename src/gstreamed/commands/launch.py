@@ -21,14 +21,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gstreamed.gst import init
-
-    init()  # the element module needs an initialised GStreamer
-    from gi.repository import GLib, Gst
-
+    from gstreamed.gst import GLib, Gst, init
     from gstreamed.gst.elements import _RgbFilter
     from gstreamed.gst.pipeline import play
 
+    init()
     description = " ".join(args.pipeline)
     try:
         pipeline = Gst.parse_launch(description)

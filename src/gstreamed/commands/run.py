@@ -6,14 +6,16 @@ import argparse
 import sys
 from pathlib import Path
 
-from gstreamed.commands.common import (add_detection_arguments, add_model_arguments,
-                                       detector_from_args)
+from gstreamed import defaults
+from gstreamed.commands.common import (
+    add_detection_arguments,
+    add_model_arguments,
+    detector_from_args,
+)
 from gstreamed.errors import GstreamedError
 from gstreamed.progress import Progress
 from gstreamed.timing import Timings, render_table
 from gstreamed.track import add_tracker_arguments, tracker_from_args
-
-PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -37,10 +39,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-track", action="store_true", help="detect only, no tracking")
     parser.add_argument("--no-audio", action="store_true",
                         help="leave the input's audio track out of the output video")
-    parser.add_argument("--preset", choices=PRESETS, default="veryfast",
-                        help="x264 speed preset (default: veryfast)")
-    parser.add_argument("--quality", type=int, default=23,
-                        help="x264 quantizer, 0-51, lower is better (default: 23)")
+    parser.add_argument("--preset", choices=defaults.ENCODER_PRESETS,
+                        default=defaults.ENCODER_PRESET,
+                        help=f"x264 speed preset (default: {defaults.ENCODER_PRESET})")
+    parser.add_argument("--quality", type=int, default=defaults.ENCODER_QUALITY,
+                        help="x264 quantizer, 0-51, lower is better "
+                             f"(default: {defaults.ENCODER_QUALITY})")
     parser.add_argument("--no-progress", action="store_true", help="no progress line")
     add_model_arguments(parser)
     add_detection_arguments(parser)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 import gi
 
 gi.require_version("Gst", "1.0")
@@ -9,6 +11,9 @@ gi.require_version("GstBase", "1.0")
 gi.require_version("GstVideo", "1.0")
 
 from gi.repository import GLib, Gst  # noqa: E402
+
+# Elements, caps and metas need an initialised GStreamer from import time on (idempotent).
+Gst.init(None)
 
 _FLOATING_NOISE = "The created element should be floating"
 
@@ -19,16 +24,15 @@ def _quiet_python_element_noise(domain: str, level: GLib.LogLevelFlags, message:
         GLib.log_default_handler(domain, level, message, None)
 
 
+@cache
 def silence_floating_warning() -> None:
-    """Install the log filter for the Python-element noise above."""
+    """Install the log filter for the Python-element noise above (once)."""
     GLib.log_set_handler("GStreamer", GLib.LogLevelFlags.LEVEL_CRITICAL,
                          _quiet_python_element_noise)
 
 
 def init() -> None:
-    """Initialise GStreamer and register the gstreamed elements in this process (idempotent)."""
-    if not Gst.is_initialized():
-        Gst.init(None)
+    """Register the gstreamed elements in this process (idempotent)."""
     silence_floating_warning()
     from gstreamed.gst.elements import register
 

@@ -18,6 +18,7 @@ from typing import Callable
 
 from gi.repository import GLib, Gst
 
+from gstreamed import defaults
 from gstreamed.detect.detector import Detector
 from gstreamed.errors import GstreamedError
 from gstreamed.gst import init, meta
@@ -107,8 +108,8 @@ class Outputs:
     mot: Path | None = None
     live: bool = False
     audio: bool = True  # keep the first audio track (re-encoded as Opus) in video outputs
-    encoder_preset: str = "veryfast"
-    quality: int = 23  # x264 constant quality (lower is better)
+    encoder_preset: str = defaults.ENCODER_PRESET
+    quality: int = defaults.ENCODER_QUALITY
 
 
 @dataclass
