@@ -16,7 +16,6 @@ imported where they are used, so forward-only measurements run on machines witho
 from __future__ import annotations
 
 import datetime
-import itertools
 import json
 import os
 import platform
@@ -294,22 +293,14 @@ def generate_clip(path: Path, frames: int, size: tuple[int, int] = CLIP_SIZE,
                   fps: int = CLIP_FPS) -> Path:
     """Write an H.264 MP4 test clip (moving ball on videotestsrc) of ``frames`` frames."""
     from gstreamed.gst import Gst
-    from gstreamed.gst.pipeline import make, play
+    from gstreamed.gst.pipeline import make, mp4_pipeline, play
 
     width, height = size
     caps = Gst.Caps.from_string(f"video/x-raw,format=I420,width={width},height={height},"
                                 f"framerate={fps}/1")
-    elements = [make("videotestsrc", num_buffers=frames), make("capsfilter", caps=caps),
-                make("x264enc", key_int_max=fps), make("h264parse"), make("mp4mux"),
-                make("filesink", location=str(path))]
-    Gst.util_set_object_arg(elements[0], "pattern", "ball")
-    Gst.util_set_object_arg(elements[2], "speed-preset", "ultrafast")
-    pipeline = Gst.Pipeline.new("bench-clip")
-    for element in elements:
-        pipeline.add(element)
-    for upstream, downstream in itertools.pairwise(elements):
-        upstream.link(downstream)
-    play(pipeline, str(path))
+    source = make("videotestsrc", num_buffers=frames)
+    Gst.util_set_object_arg(source, "pattern", "ball")
+    play(mp4_pipeline(path, source, make("capsfilter", caps=caps), keyframe_every=fps), str(path))
     return path
 
 

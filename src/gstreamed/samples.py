@@ -16,8 +16,8 @@ import cv2
 import numpy as np
 
 from gstreamed.errors import GstreamedError
-from gstreamed.gst import Gst, init
-from gstreamed.gst.pipeline import make, play
+from gstreamed.gst import Gst
+from gstreamed.gst.pipeline import make, mp4_pipeline, play
 
 log = logging.getLogger(__name__)
 
@@ -106,18 +106,11 @@ def frames(width: int, height: int, count: int) -> list[np.ndarray]:
 def write_clip(path: Path, width: int = 960, height: int = 540, fps: int = 25,
                seconds: float = 6.0) -> Path:
     """Encode the sample scene as H.264 in MP4 through a GStreamer pipeline."""
-    init()
     pictures = frames(width, height, int(fps * seconds))
-    pipeline = Gst.Pipeline.new("sample")
     caps = Gst.Caps.from_string(f"video/x-raw,format=RGB,width={width},height={height},"
                                 f"framerate={fps}/1")
     source = make("appsrc", "frames", caps=caps, format=Gst.Format.TIME, block=True)
-    chain = [source, make("videoconvert"), make("x264enc"), make("h264parse"), make("mp4mux"),
-             make("filesink", location=str(path))]
-    for element in chain:
-        pipeline.add(element)
-    for upstream, downstream in zip(chain, chain[1:]):
-        upstream.link(downstream)
+    pipeline = mp4_pipeline(path, source, keyframe_every=fps)
     pipeline.set_state(Gst.State.PLAYING)
     for index, picture in enumerate(pictures):
         buffer = Gst.Buffer.new_wrapped(picture.tobytes())

@@ -99,6 +99,26 @@ def make(factory: str, name: str | None = None, **props: object) -> Gst.Element:
     return element
 
 
+def link(*elements: Gst.Element) -> None:
+    """Link elements in order; raise when two of them cannot be linked."""
+    for upstream, downstream in zip(elements, elements[1:]):
+        if not upstream.link(downstream):
+            raise GstreamedError(f"cannot link {upstream.get_name()} to {downstream.get_name()}")
+
+
+def mp4_pipeline(path: Path, *sources: Gst.Element, keyframe_every: int = 30) -> Gst.Pipeline:
+    """``sources`` (raw video) → x264 (ultrafast) → MP4 file at ``path``: for generated clips."""
+    encoder = make("x264enc", key_int_max=keyframe_every)
+    Gst.util_set_object_arg(encoder, "speed-preset", "ultrafast")
+    elements = [*sources, make("videoconvert"), encoder, make("h264parse"), make("mp4mux"),
+                make("filesink", location=str(path))]
+    pipeline = Gst.Pipeline.new("clip")
+    for element in elements:
+        pipeline.add(element)
+    link(*elements)
+    return pipeline
+
+
 @dataclass
 class Outputs:
     """Where results go: annotated video/image, JSON Lines, MOTChallenge, live display."""
@@ -150,13 +170,6 @@ class Job:
         for element in elements:
             self.pipeline.add(element)
 
-    @staticmethod
-    def _chain(*elements: Gst.Element) -> None:
-        for upstream, downstream in zip(elements, elements[1:]):
-            if not upstream.link(downstream):
-                raise GstreamedError(f"cannot link {upstream.get_name()} to "
-                                     f"{downstream.get_name()}")
-
     def _build(self) -> None:
         decoder = self._source_elements()
         # Processing chain; the first queue decouples decoding from conversion + inference.
@@ -179,14 +192,14 @@ class Job:
         overlay.timings = self.timings
         chain.append(overlay)
         self._add(*chain)
-        self._chain(*chain)
+        link(*chain)
         overlay.get_static_pad("sink").add_probe(Gst.PadProbeType.BUFFER, self._on_result)
         self._open_writers()
         tail = overlay
         if self.outputs.live:
             tee = make("tee", "split")
             self._add(tee)
-            self._chain(overlay, tee)
+            link(overlay, tee)
             tail = tee
             self._display_branch(tee)
         self._media_branch(tail)
@@ -207,7 +220,7 @@ class Job:
         if self.source.is_image and Gst.ElementFactory.find("gdkpixbufdec") is not None:
             decoder.connect("autoplug-continue", self._on_autoplug_continue)
         self._add(src, decoder)
-        self._chain(src, decoder)
+        link(src, decoder)
         return decoder
 
     def _media_branch(self, tail: Gst.Element) -> None:
@@ -233,7 +246,7 @@ class Job:
             ]
             self._mux = elements[-2]
         self._add(*elements)
-        self._chain(tail, *elements)
+        link(tail, *elements)
 
     @staticmethod
     def _on_encoder_caps(_pad: Gst.Pad, info: Gst.PadProbeInfo,
@@ -269,7 +282,7 @@ class Job:
                     make("videoconvert", "display_convert"),
                     make("autovideosink", "display", sync=False)]
         self._add(*elements)
-        self._chain(tee, *elements)
+        link(tee, *elements)
 
     def _open_writers(self) -> None:
         if self.outputs.json is not None:
@@ -326,7 +339,7 @@ class Job:
                       max_size_bytes=0),
                  make("audioconvert"), make("audioresample"), make("opusenc", "audio_encoder")]
         self._add(*chain)
-        self._chain(*chain)
+        link(*chain)
         if not chain[-1].link(self._mux):
             return False
         for element in chain:
