@@ -9,7 +9,7 @@ The application may set ``element.timings`` (a `Timings`) to collect per-stage d
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from typing import Any, Callable, ClassVar
 
 import numpy as np
 from gi.repository import GLib, GObject, Gst, GstBase, GstVideo
@@ -32,15 +32,34 @@ def _templates() -> tuple[Gst.PadTemplate, Gst.PadTemplate]:
 
 
 class _RgbFilter(GstBase.BaseTransform):
-    """Common base: keeps the negotiated video info, maps frames, reports errors."""
+    """Common base: property values, the negotiated video info, frame mapping, errors.
+
+    Subclasses list their GObject properties once in ``PROPERTIES`` (and pass a copy to
+    ``__gproperties__``, which PyGObject consumes); values live in ``props_values`` and the
+    names set by the application are in ``explicit``.
+    """
 
     __gsttemplates__ = _templates()
+    PROPERTIES: ClassVar[dict[str, tuple[Any, ...]]] = {}
 
     def __init__(self) -> None:
         super().__init__()
+        self.props_values: dict[str, Any] = {k: v[-2] for k, v in self.PROPERTIES.items()}
+        self.explicit: set[str] = set()
         self.video_info: GstVideo.VideoInfo | None = None
         self.timings: Timings | None = None
         self.set_in_place(True)
+
+    def do_get_property(self, prop: GObject.ParamSpec) -> Any:
+        return self.props_values[prop.name]
+
+    def do_set_property(self, prop: GObject.ParamSpec, value: Any) -> None:
+        self.props_values[prop.name] = value
+        self.explicit.add(prop.name)
+        self.property_changed(prop.name)
+
+    def property_changed(self, name: str) -> None:
+        """Hook for subclasses whose state depends on a property."""
 
     def do_set_caps(self, incaps: Gst.Caps, outcaps: Gst.Caps) -> bool:
         self.video_info = GstVideo.VideoInfo.new_from_caps(incaps)
@@ -88,18 +107,14 @@ class DetectElement(_RgbFilter):
     __gstmetadata__ = ("gstreamed YOLO detector", "Filter/Analyzer/Video",
                        "Detects objects with a YOLOv8/YOLO11 model and attaches "
                        "GstVideoRegionOfInterestMeta", AUTHOR)
+    PROPERTIES = DETECT_PROPERTIES
     __gproperties__ = dict(DETECT_PROPERTIES)
 
     def __init__(self) -> None:
         super().__init__()
-        self.props_values: dict[str, Any] = {k: v[-2] for k, v in DETECT_PROPERTIES.items()}
         self.detector: Detector | None = None
 
-    def do_get_property(self, prop: GObject.ParamSpec) -> Any:
-        return self.props_values[prop.name]
-
-    def do_set_property(self, prop: GObject.ParamSpec, value: Any) -> None:
-        self.props_values[prop.name] = value
+    def property_changed(self, name: str) -> None:
         self.detector = None  # rebuilt with the new settings on start
 
     def do_start(self) -> bool:
@@ -135,37 +150,31 @@ class DetectElement(_RgbFilter):
         return Gst.FlowReturn.OK
 
 
+OVERLAY_PROPERTIES: dict[str, tuple[Any, ...]] = {
+    "thickness": (int, "thickness", "box line width in pixels (0: from frame size)", 0, 64, 0,
+                  GObject.ParamFlags.READWRITE),
+    "show-confidence": (bool, "show-confidence", "draw confidences in labels", True,
+                        GObject.ParamFlags.READWRITE),
+}
+
+
 class OverlayElement(_RgbFilter):
     """Draws the boxes, class names, confidences and track ids of the ROI metas."""
 
     __gstmetadata__ = ("gstreamed overlay", "Filter/Effect/Video",
                        "Draws GstVideoRegionOfInterestMeta boxes with labels and track ids",
                        AUTHOR)
-    __gproperties__: dict[str, Any] = {
-        "thickness": (int, "thickness", "box line width in pixels (0: from frame size)", 0, 64,
-                      0, GObject.ParamFlags.READWRITE),
-        "show-confidence": (bool, "show-confidence", "draw confidences in labels", True,
-                            GObject.ParamFlags.READWRITE),
-    }
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.thickness = 0
-        self.show_confidence = True
-
-    def do_get_property(self, prop: GObject.ParamSpec) -> Any:
-        return getattr(self, prop.name.replace("-", "_"))
-
-    def do_set_property(self, prop: GObject.ParamSpec, value: Any) -> None:
-        setattr(self, prop.name.replace("-", "_"), value)
+    PROPERTIES = OVERLAY_PROPERTIES
+    __gproperties__ = dict(OVERLAY_PROPERTIES)
 
     def do_transform_ip(self, buffer: Gst.Buffer) -> Gst.FlowReturn:
         start = time.perf_counter()
         detections = meta.read(buffer)
         if len(detections):
             with buffer.map(Gst.MapFlags.READ | Gst.MapFlags.WRITE) as info:
-                draw(self.frame_array(info), detections, self.thickness or None,
-                     show_conf=self.show_confidence)
+                draw(self.frame_array(info), detections,
+                     self.props_values["thickness"] or None,
+                     show_conf=self.props_values["show-confidence"])
         self.record("annotation", time.perf_counter() - start)
         return Gst.FlowReturn.OK
 
@@ -201,24 +210,16 @@ class TrackElement(_RgbFilter):
     __gstmetadata__ = ("gstreamed tracker", "Filter/Analyzer/Video",
                        "Tracks GstVideoRegionOfInterestMeta boxes across frames (SORT, "
                        "ByteTrack) and sets their track ids", AUTHOR)
+    PROPERTIES = TRACK_PROPERTIES
     __gproperties__ = dict(TRACK_PROPERTIES)
 
     def __init__(self) -> None:
         super().__init__()
-        self.props_values: dict[str, Any] = {k: v[-2] for k, v in TRACK_PROPERTIES.items()}
-        self.explicit: set[str] = set()
         # Builds a tracker for a stream frame rate (None = unknown); the application may
         # replace it, e.g. with one built from command-line options.
         self.make_tracker: Callable[[float | None], Tracker] = self._tracker_from_properties
         self.tracker: Tracker | None = None
         self._frames = 0
-
-    def do_get_property(self, prop: GObject.ParamSpec) -> Any:
-        return self.props_values[prop.name]
-
-    def do_set_property(self, prop: GObject.ParamSpec, value: Any) -> None:
-        self.props_values[prop.name] = value
-        self.explicit.add(prop.name)
 
     def _tracker_from_properties(self, frame_rate: float | None) -> Tracker:
         """The tracker the properties describe; ByteTrack follows the stream's frame rate."""
