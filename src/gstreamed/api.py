@@ -48,9 +48,7 @@ def process_file(source: str | Path, output: str | Path | None = None, *,
         create_tracker(tracker, **params)  # validate before the pipeline starts
 
         def make_tracker(rate: float | None) -> Any:
-            if rate and tracker == "bytetrack":
-                params.setdefault("frame_rate", rate)
-            return create_tracker(tracker, **params)
+            return create_tracker(tracker, rate, **params)
 
     outputs = Outputs(media=media, json=Path(json) if json else None,
                       mot=Path(mot) if mot else None)

@@ -59,3 +59,13 @@ def test_options_of_the_other_tracker_are_reported(caplog: pytest.LogCaptureFixt
     with caplog.at_level(logging.WARNING):
         tracker_from_args(_parse("--bytetrack-track-buffer", "5"))
     assert "--bytetrack-track-buffer ignored" in caplog.text
+
+
+def test_stream_rate_sets_bytetrack_frame_rate_unless_given():
+    from gstreamed.track import create_tracker
+
+    assert create_tracker("bytetrack", 25.0).frame_rate == 25.0
+    assert create_tracker("bytetrack", 25.0, frame_rate=10).frame_rate == 10.0
+    assert create_tracker("bytetrack").frame_rate == 30.0
+    assert create_tracker("bytetrack", 25.0).max_time_lost == 25  # 25 / 30 * 30 frames
+    create_tracker("sort", 25.0)  # trackers without a frame rate ignore the stream's

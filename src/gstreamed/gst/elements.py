@@ -228,9 +228,7 @@ class TrackElement(_RgbFilter):
         params = {key[len(prefix):].replace("-", "_"): value
                   for key, value in self.props_values.items()
                   if key.startswith(prefix) and key in self.explicit}
-        if frame_rate and name == "bytetrack" and "frame_rate" not in params:
-            params["frame_rate"] = frame_rate
-        return create_tracker(name, **params)
+        return create_tracker(name, frame_rate, **params)
 
     def _new_tracker(self, frame_rate: float | None) -> bool:
         try:

@@ -17,11 +17,18 @@ TRACKERS: dict[str, type] = {"sort": SortTracker, "bytetrack": ByteTracker}
 DEFAULT_TRACKER = "sort"
 
 
-def create_tracker(name: str, **params: Any) -> Tracker:
-    """A new tracker by table name; GstreamedError for an unknown name or a bad parameter."""
+def create_tracker(name: str, stream_rate: float | None = None, **params: Any) -> Tracker:
+    """A new tracker by table name; GstreamedError for an unknown name or a bad parameter.
+
+    ``stream_rate`` is the frame rate of the stream when known: a tracker with a
+    ``frame_rate`` parameter (ByteTrack) follows it unless ``frame_rate`` is given.
+    """
     cls = TRACKERS.get(name)
     if cls is None:
         raise GstreamedError(f"unknown tracker {name!r}; choose one of: {', '.join(TRACKERS)}")
+    if stream_rate and stream_rate > 0 and "frame_rate" not in params and \
+            any(p.name == "frame_rate" for p in cls.PARAMS):
+        params["frame_rate"] = stream_rate
     return cls(**check_params(name, cls.PARAMS, params))
 
 
@@ -68,6 +75,4 @@ def tracker_from_args(args: argparse.Namespace, frame_rate: float | None = None)
                 params[param.name] = value
             else:
                 log.warning("%s ignored: the tracker is %s", option_name(other, param), name)
-    if name == "bytetrack" and "frame_rate" not in params and frame_rate and frame_rate > 0:
-        params["frame_rate"] = frame_rate
-    return create_tracker(name, **params)
+    return create_tracker(name, frame_rate, **params)
