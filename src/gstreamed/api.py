@@ -8,7 +8,6 @@ from typing import Any
 from gstreamed.backends import load_backend
 from gstreamed.backends.zoo import resolve_model
 from gstreamed.detect.detector import Detector
-from gstreamed.errors import GstreamedError
 from gstreamed.timing import Timings
 
 
@@ -30,15 +29,13 @@ def process_file(source: str | Path, output: str | Path | None = None, *,
     camera, writing the annotated media (default: the CLI's naming) and optional JSON Lines /
     MOTChallenge results. Returns the run's `RunResult` (frames, seconds, timings).
     """
-    from gstreamed.commands.run import check_writable
     from gstreamed.gst.pipeline import Job, Outputs, classify
     from gstreamed.track import create_tracker
 
     src = classify(str(source))
-    media = Path(output) if output is not None else src.default_output
-    paths = [Path(p) for p in (media, json, mot) if p is not None]
-    for path in paths:
-        check_writable(path, force)
+    outputs = Outputs(media=Path(output) if output is not None else src.default_output,
+                      json=Path(json) if json else None, mot=Path(mot) if mot else None)
+    outputs.check(force)
     if detector is None:
         detector = load_detector(model, **detector_options)
     detector.timings = Timings()
@@ -50,9 +47,4 @@ def process_file(source: str | Path, output: str | Path | None = None, *,
         def make_tracker(rate: float | None) -> Any:
             return create_tracker(tracker, rate, **params)
 
-    outputs = Outputs(media=media, json=Path(json) if json else None,
-                      mot=Path(mot) if mot else None)
-    result = Job(src, detector, outputs, make_tracker).run()
-    if result.frames == 0:
-        raise GstreamedError(f"{source}: no frames decoded")
-    return result
+    return Job(src, detector, outputs, make_tracker).run()

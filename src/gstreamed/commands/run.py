@@ -52,29 +52,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def check_writable(path: Path | None, force: bool) -> None:
-    """Refuse to overwrite an existing file without --force, or to write into a missing dir."""
-    if path is None:
-        return
-    if path.exists() and not force:
-        raise GstreamedError(f"{path} already exists; use --force to overwrite it")
-    if path.is_dir():
-        raise GstreamedError(f"{path} is a directory; give a file path")
-    if not path.parent.exists():
-        raise GstreamedError(f"output directory does not exist: {path.parent}")
-
-
 def run(args: argparse.Namespace) -> int:
     from gstreamed.gst.pipeline import Job, Outputs, classify, init
 
     init()
     source = classify(args.input)
     media = None if args.no_output else (args.output or source.default_output)
-    for path in (media, args.json, args.mot):
-        check_writable(path, args.force)
-    if len({p.resolve() for p in (media, args.json, args.mot) if p}) < \
-            len([p for p in (media, args.json, args.mot) if p]):
-        raise GstreamedError("--output, --json and --mot must be different files")
+    outputs = Outputs(media=media, json=args.json, mot=args.mot, live=args.live,
+                      audio=not args.no_audio, encoder_preset=args.preset, quality=args.quality)
+    outputs.check(args.force)
     if args.mot and (source.is_image or args.no_track):
         raise GstreamedError("--mot needs tracking on a video (not an image, not --no-track)")
     if args.live and not _display_available():
@@ -86,21 +72,15 @@ def run(args: argparse.Namespace) -> int:
     # ByteTrack's frame rate follows the stream: the element passes it once caps are known.
     make_tracker = None if (source.is_image or args.no_track) else \
         (lambda rate: tracker_from_args(args, rate))
-    outputs = Outputs(media=media, json=args.json, mot=args.mot, live=args.live,
-                      audio=not args.no_audio,
-                      encoder_preset=args.preset, quality=args.quality)
     progress = Progress(enabled=not args.no_progress and not source.is_image)
     result = Job(source, detector, outputs, make_tracker, progress).run()
-    if result.frames == 0:
-        raise GstreamedError(f"{args.input}: no frames decoded")
     if not source.is_image:
         print(render_table(result.timings, result.frames, result.seconds,
                            title=f"gstreamed {args.backend} on {detector.backend.device}"),
               file=sys.stderr)
-    written = [str(p) for p in (media, args.json, args.mot) if p]
-    if written:
-        print(f"wrote {', '.join(written)}" + (" (interrupted)" if result.interrupted else ""),
-              file=sys.stderr)
+    if outputs.files:
+        note = " (interrupted)" if result.interrupted else ""
+        print(f"wrote {', '.join(map(str, outputs.files))}{note}", file=sys.stderr)
     return 130 if result.interrupted else 0
 
 

@@ -131,6 +131,24 @@ class Outputs:
     encoder_preset: str = defaults.ENCODER_PRESET
     quality: int = defaults.ENCODER_QUALITY
 
+    @property
+    def files(self) -> list[Path]:
+        """The files this run writes."""
+        return [p for p in (self.media, self.json, self.mot) if p is not None]
+
+    def check(self, force: bool) -> None:
+        """Refuse, before anything runs, to overwrite a file without ``force``, to write into a
+        missing directory or onto a directory, or to write two outputs to one file."""
+        for path in self.files:
+            if path.exists() and not force:
+                raise GstreamedError(f"{path} already exists; use --force to overwrite it")
+            if path.is_dir():
+                raise GstreamedError(f"{path} is a directory; give a file path")
+            if not path.parent.exists():
+                raise GstreamedError(f"output directory does not exist: {path.parent}")
+        if len({p.resolve() for p in self.files}) < len(self.files):
+            raise GstreamedError("the video/image, JSON and MOT outputs must be different files")
+
 
 @dataclass
 class RunResult:
@@ -401,6 +419,8 @@ class Job:
             self.progress.finish()
             if self._frame == 0:
                 self._discard_outputs()
+        if self._frame == 0 and not interrupted:
+            raise GstreamedError(f"{self.source.location}: no frames decoded")
         return RunResult(self._frame, time.perf_counter() - start, interrupted, self.timings)
 
 
