@@ -315,8 +315,8 @@ class Job:
             self._closers.append(mot.close)
 
     def _discard_outputs(self) -> None:
-        for path in (self.outputs.media, self.outputs.json, self.outputs.mot):
-            if path is not None and path.is_file():  # never a device such as /dev/null
+        for path in self.outputs.files:
+            if path.is_file():  # never a device such as /dev/null
                 path.unlink()
 
     # --- streaming-thread callbacks ------------------------------------------------------
