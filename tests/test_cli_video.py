@@ -252,3 +252,37 @@ def test_ctrl_c_finishes_a_playable_file(cli_env: dict[str, str], tmp_path: Path
     assert "interrupted" in rest
     frames = media.probe(output).frames
     assert 0 < frames < 1500
+
+
+@pytest.fixture()
+def virtual_display(tmp_path: Path):
+    """An Xvfb X server on a free display number; its DISPLAY string."""
+    import shutil
+    import subprocess
+
+    if shutil.which("Xvfb") is None:
+        pytest.skip("Xvfb is not installed (./setup.sh test installs it)")
+    server = subprocess.Popen(["Xvfb", "-displayfd", "1", "-screen", "0", "640x480x24",
+                               "-nolisten", "tcp"], stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, text=True)
+    try:
+        number = server.stdout.readline().strip()
+        assert number.isdigit(), "Xvfb did not report its display"
+        yield f":{number}"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_live_window_and_file_together(clips: dict[str, Path], model: Path, cli_env,
+                                       virtual_display: str, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    output = tmp_path / "live.mkv"
+    env = dict(cli_env, DISPLAY=virtual_display)
+    proc = subprocess.run([sys.executable, "-m", "gstreamed", str(clips["mp4"]), "--model",
+                           str(model), "--live", "-o", str(output), "--no-progress"],
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert media.probe(output).frames == 10  # the display branch never costs the file a frame
