@@ -12,8 +12,8 @@ DEBIAN_PACKAGES=(
   gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0 python3-gst-1.0
   gstreamer1.0-python3-plugin-loader python3-venv python3-pip
 )
-# The tests also open a --live window on a virtual X display.
-[ "${1:-}" = "test" ] && DEBIAN_PACKAGES+=(xvfb)
+# The tests also open a --live window on a virtual X display and serve a live RTSP camera.
+[ "${1:-}" = "test" ] && DEBIAN_PACKAGES+=(xvfb gir1.2-gst-rtsp-server-1.0 gstreamer1.0-rtsp)
 
 missing=()
 for pkg in "${DEBIAN_PACKAGES[@]}"; do

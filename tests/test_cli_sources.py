@@ -79,3 +79,52 @@ def test_stream_and_camera_output_names(kind, location, expected):
 
 def test_unsupported_uri_scheme(cli, model, user_error):
     user_error(cli("nosuchscheme://x/y", "--model", model), "nosuchscheme")
+
+
+@pytest.fixture()
+def rtsp_camera() -> Iterator[str]:
+    """A live RTSP stream served on 127.0.0.1 by GStreamer's RTSP server."""
+    import subprocess
+    import sys
+
+    import gi
+
+    try:
+        gi.require_version("GstRtspServer", "1.0")
+    except ValueError:
+        pytest.skip("GStreamer's RTSP server bindings are not installed (./setup.sh test)")
+    script = Path(__file__).with_name("rtsp_server.py")
+    server = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    try:
+        port = server.stdout.readline().strip()
+        assert port.isdigit(), "the RTSP server did not start"
+        yield f"rtsp://127.0.0.1:{port}/cam"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_live_rtsp_runs_until_ctrl_c_and_leaves_a_playable_file(model, rtsp_camera, cli_env,
+                                                                 tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    output, results = tmp_path / "cam.mkv", tmp_path / "cam.jsonl"
+    proc = subprocess.Popen([sys.executable, "-m", "gstreamed", rtsp_camera, "--model",
+                             str(model), "-o", str(output), "--json", str(results)],
+                            env=cli_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and (not results.exists() or
+                                          len(results.read_text().splitlines()) < 15):
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    frames = len(results.read_text().splitlines())
+    assert frames >= 15
+    got = media.probe(output)  # finalised by EOS: decodes, and holds every processed frame
+    assert (got.width, got.height, got.frames) == (320, 240, frames)
