@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import site
 import subprocess
 from pathlib import Path
 from typing import Callable
@@ -34,18 +33,15 @@ def gst() -> object:
 
 @pytest.fixture(scope="module")
 def plugin_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """The environment `gstreamed env` describes, with a private plugin registry.
-
-    Bytecode goes to a fresh private cache: gst-python 1.22's loader segfaults while scanning
-    when a plugin module's cached bytecode is stale and cannot be rewritten
-    (PYTHONDONTWRITEBYTECODE), which a developer's tree often has.
-    """
+    """The environment `gstreamed env` describes (with the cache in a temporary directory,
+    as the CLI fixtures have it), plus a private plugin registry."""
     if shutil.which("gst-inspect-1.0") is None:
         pytest.skip("gst-inspect-1.0 is not installed")
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    env["PYTHONPYCACHEPREFIX"] = str(tmp_path_factory.mktemp("pycache"))
-    env["GST_PLUGIN_PATH"] = str(REPO / "src" / "gstreamed" / "gst" / "plugins")
-    env["PYTHONPATH"] = os.pathsep.join([*site.getsitepackages(), str(REPO / "src")])
+    from gstreamed.commands.env import plugin_environment
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GSTREAMED_CACHE", str(tmp_path_factory.mktemp("cache")))
+        env = dict(os.environ, **plugin_environment())
     env["GST_REGISTRY"] = str(tmp_path_factory.mktemp("registry") / "registry.bin")
     return env
 
