@@ -18,7 +18,6 @@ from gstreamed.gst import init, meta
 pytestmark = pytest.mark.timeout(90)
 
 CliRunner = Callable[..., subprocess.CompletedProcess]
-REPO = Path(__file__).resolve().parents[1]
 RGB_SOURCE = "videotestsrc num-buffers={n} ! video/x-raw,width=320,height=240 ! videoconvert ! " \
              "video/x-raw,format=RGB"
 
