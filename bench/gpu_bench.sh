@@ -51,6 +51,7 @@ if missing:
 
 import math
 
+import numpy as np
 import torch
 from safetensors.torch import save_file
 
@@ -127,20 +128,28 @@ def cell(stat: Stat | None) -> str:
     return f"{stat.median_ms:.2f} ({stat.fps:.1f} FPS)" if stat else "–"
 
 
+def reference_output(weights: Path) -> tuple[np.ndarray, np.ndarray]:
+    """A fixed input and torch CPU fp32's head output for it: the accuracy reference."""
+    x = np.random.default_rng(0).random((1, 3, 640, 640), dtype=np.float32)
+    return x, open_backend("torch", "cpu", weights, None, False).forward(x)
+
+
 table = []
 with tempfile.TemporaryDirectory(prefix="gpu-bench-") as tmp:
     for scale in scales:
         weights = random_weights(scale, Path(tmp))
+        probe_input, reference = reference_output(weights)
         for label, precision, model in variants(weights, Path(tmp)):
             head = [f"yolov8{scale}", label, precision, device]
             if time.perf_counter() - started > BUDGET_S:
-                table.append(head + ["skipped: time budget spent"] + [""] * 4)
+                table.append(head + ["skipped: time budget spent"] + [""] * 5)
                 continue
             backend = model if isinstance(model, str) else load(label, precision, model)
             if isinstance(backend, str):
-                table.append(head + [f"skipped: {backend}"] + [""] * 4)
+                table.append(head + [f"skipped: {backend}"] + [""] * 5)
                 print(f"gpu_bench: {' '.join(head)}: skipped: {backend}", file=sys.stderr)
                 continue
+            error = float(np.abs(backend.forward(probe_input) - reference).max())
             per_frame = {}
             for batch in batches:
                 if batch > backend.max_batch:
@@ -157,7 +166,8 @@ with tempfile.TemporaryDirectory(prefix="gpu-bench-") as tmp:
                 post = f"{stages['postprocess'].median_ms:.2f}"
                 total = sum(s.median_ms for s in stages.values())
                 loop = f"{1000 / total:.1f}"
-            table.append(head + [cell(per_frame[1]), cell(per_frame[8]), pre, post, loop])
+            table.append(head + [cell(per_frame[1]), cell(per_frame[8]), f"{error:.2g}", pre,
+                                 post, loop])
             print(f"gpu_bench: {' | '.join(table[-1])}", file=sys.stderr)
             del backend
             if device == "cuda":
@@ -174,11 +184,13 @@ text = "\n".join([
     "so postprocess sees few candidates); ONNX exported by gstreamed with a dynamic batch",
     f"- forward: median ms per frame (FPS) over {calls[1]} calls at batch 1 and {calls[8]} at "
     f"batch 8 after {warmup} warm-up, host tensor in, host array out (copies included)",
+    "- max |d|: largest difference of the head output from torch CPU fp32 on one fixed input "
+    "(boxes are in input pixels up to 640, where fp16's spacing is 0.25-0.5)",
     "- pre/postprocess: median ms in the detector loop on a 1280x720 frame, batch 1; "
     "loop FPS = 1000 / (pre + forward + post)",
     "",
     md_table(["model", "backend", "precision", "device", "forward b1", "forward b8 (per frame)",
-              "preprocess", "postprocess", "detector loop FPS"], table),
+              "max |d| vs CPU fp32", "preprocess", "postprocess", "detector loop FPS"], table),
     "",
 ])
 print(text)
