@@ -18,8 +18,9 @@ import os
 from typing import Any
 
 # onnxruntime may try telemetry look-ups; this project makes no network traffic at run
-# time except an explicit model download.
+# time except an explicit model download (and that one sends no usage telemetry).
 os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 # libgstreamer links libunwind, and GModule loads it with global symbols: once numpy and
 # GStreamer are loaded, C++ exceptions of libraries loaded later (onnxruntime's, torch's)
