@@ -75,12 +75,14 @@ def cli_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def cli(cli_env: dict[str, str]) -> Callable[..., subprocess.CompletedProcess]:
-    """``cli(*args, cwd=None, timeout=60)`` runs ``python -m gstreamed ARGS`` in a subprocess."""
+    """``cli(*args, cwd=None, timeout=60, env=None)`` runs ``python -m gstreamed ARGS``."""
 
-    def run(*args: str | Path, cwd: Path | None = None,
-            timeout: float = 60) -> subprocess.CompletedProcess:
+    def run(*args: str | Path, cwd: Path | None = None, timeout: float = 60,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+        """``env`` adds to (or overrides) the CLI environment."""
         return subprocess.run([sys.executable, "-m", "gstreamed", *map(str, args)], cwd=cwd,
-                              env=cli_env, capture_output=True, text=True, timeout=timeout)
+                              env={**cli_env, **(env or {})}, capture_output=True, text=True,
+                              timeout=timeout)
 
     return run
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import media
+from servers import background_server
 from gstreamed.gst.pipeline import Source
 
 
@@ -84,7 +85,6 @@ def test_unsupported_uri_scheme(cli, model, user_error):
 @pytest.fixture()
 def rtsp_camera() -> Iterator[str]:
     """A live RTSP stream served on 127.0.0.1 by GStreamer's RTSP server."""
-    import subprocess
     import sys
 
     import gi
@@ -94,14 +94,8 @@ def rtsp_camera() -> Iterator[str]:
     except ValueError:
         pytest.skip("GStreamer's RTSP server bindings are not installed (./setup.sh test)")
     script = Path(__file__).with_name("rtsp_server.py")
-    server = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
-    try:
-        port = server.stdout.readline().strip()
-        assert port.isdigit(), "the RTSP server did not start"
+    with background_server([sys.executable, str(script)], "the RTSP server") as port:
         yield f"rtsp://127.0.0.1:{port}/cam"
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 def test_live_rtsp_runs_until_ctrl_c_and_leaves_a_playable_file(model, rtsp_camera, cli_env,

@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Callable
 
@@ -19,6 +20,7 @@ import pytest
 
 import media
 from models import constant_yolo
+from servers import background_server
 
 CliRunner = Callable[..., subprocess.CompletedProcess]
 
@@ -255,34 +257,19 @@ def test_ctrl_c_finishes_a_playable_file(cli_env: dict[str, str], tmp_path: Path
 
 
 @pytest.fixture()
-def virtual_display(tmp_path: Path):
+def virtual_display() -> Iterator[str]:
     """An Xvfb X server on a free display number; its DISPLAY string."""
-    import shutil
-    import subprocess
-
     if shutil.which("Xvfb") is None:
         pytest.skip("Xvfb is not installed (./setup.sh test installs it)")
-    server = subprocess.Popen(["Xvfb", "-displayfd", "1", "-screen", "0", "640x480x24",
-                               "-nolisten", "tcp"], stdout=subprocess.PIPE,
-                              stderr=subprocess.DEVNULL, text=True)
-    try:
-        number = server.stdout.readline().strip()
-        assert number.isdigit(), "Xvfb did not report its display"
+    argv = ["Xvfb", "-displayfd", "1", "-screen", "0", "640x480x24", "-nolisten", "tcp"]
+    with background_server(argv, "Xvfb") as number:
         yield f":{number}"
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
-def test_live_window_and_file_together(clips: dict[str, Path], model: Path, cli_env,
+def test_live_window_and_file_together(clips: dict[str, Path], model: Path, cli: CliRunner,
                                        virtual_display: str, tmp_path: Path) -> None:
-    import subprocess
-    import sys
-
     output = tmp_path / "live.mkv"
-    env = dict(cli_env, DISPLAY=virtual_display)
-    proc = subprocess.run([sys.executable, "-m", "gstreamed", str(clips["mp4"]), "--model",
-                           str(model), "--live", "-o", str(output), "--no-progress"],
-                          env=env, capture_output=True, text=True, timeout=60)
+    proc = cli(clips["mp4"], "--model", model, "--live", "-o", output, "--no-progress",
+               env={"DISPLAY": virtual_display})
     assert proc.returncode == 0, proc.stderr
     assert media.probe(output).frames == 10  # the display branch never costs the file a frame
