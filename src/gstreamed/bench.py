@@ -327,22 +327,17 @@ def open_backend(name: str, device: str, model: Path, threads: int | None,
 
 
 def cuda_unavailable(backend: str) -> str | None:
-    """Why ``backend`` cannot use CUDA on this machine, or None when it can."""
+    """Why ``backend`` cannot use CUDA on this machine, or None when it can (the backend
+    module's own answer, the one its CPU fallback warning gives)."""
     if backend == "ort":
-        import onnxruntime as ort
+        from gstreamed.backends import onnx
 
-        available = ort.get_available_providers()
-        if "CUDAExecutionProvider" not in available:
-            return (f"onnxruntime {ort.__version__} has no CUDAExecutionProvider "
-                    f"(available: {', '.join(available)})")
-        return None
+        return onnx.cuda_unavailable()
     try:
-        import torch
-    except ImportError:
+        from gstreamed.backends import torch as torch_backend
+    except GstreamedError:  # raised for a missing PyTorch
         return "torch not installed"
-    if not torch.cuda.is_available():
-        return f"torch {torch.__version__} sees no CUDA device"
-    return None
+    return torch_backend.cuda_unavailable()
 
 
 def pick_model(backend: str, models: Sequence[Path]) -> Path | None:

@@ -18,17 +18,25 @@ import onnxruntime as ort  # noqa: E402
 log = logging.getLogger(__name__)
 
 
+def cuda_unavailable() -> str | None:
+    """Why this onnxruntime cannot run on CUDA, or None when it can."""
+    available = ort.get_available_providers()
+    if "CUDAExecutionProvider" in available:
+        return None
+    return (f"onnxruntime {ort.__version__} has no CUDAExecutionProvider "
+            f"(available: {', '.join(available)})")
+
+
 def _providers(device: str, tensorrt: bool) -> list[str | tuple[str, dict[str, object]]]:
     """Execution providers for ``device``; warns loudly and returns CPU when CUDA is absent."""
     kind, index = parse_device(device)
     if kind == "cpu":
         return ["CPUExecutionProvider"]
-    available = ort.get_available_providers()
-    if "CUDAExecutionProvider" not in available:
-        log.warning("CUDA requested but this onnxruntime has no CUDA execution provider "
-                    "(available: %s; install onnxruntime-gpu). RUNNING ON CPU.",
-                    ", ".join(available))
+    reason = cuda_unavailable()
+    if reason:
+        log.warning("CUDA requested but %s; install onnxruntime-gpu. RUNNING ON CPU.", reason)
         return ["CPUExecutionProvider"]
+    available = ort.get_available_providers()
     chosen: list[str | tuple[str, dict[str, object]]] = []
     if tensorrt and "TensorrtExecutionProvider" in available:
         chosen.append(("TensorrtExecutionProvider", {"device_id": index}))

@@ -19,15 +19,23 @@ log = logging.getLogger(__name__)
 MAX_BATCH = 64  # eager PyTorch takes any batch; the same cap as a dynamic ONNX model
 
 
+def cuda_unavailable() -> str | None:
+    """Why this PyTorch cannot run on CUDA, or None when it can."""
+    if torch.cuda.is_available():
+        return None
+    return (f"torch {torch.__version__} (CUDA build: {torch.version.cuda or 'none'}) sees no "
+            "CUDA device")
+
+
 def torch_device(device: str) -> torch.device:
     """The torch device for ``cpu`` / ``cuda`` / ``cuda:N``; warns loudly and returns CPU
     when CUDA is requested but unavailable."""
     kind, index = parse_device(device)
     if kind == "cpu":
         return torch.device("cpu")
-    if not torch.cuda.is_available():
-        log.warning("CUDA requested but this PyTorch (%s, CUDA build: %s) sees no CUDA device. "
-                    "RUNNING ON CPU.", torch.__version__, torch.version.cuda or "none")
+    reason = cuda_unavailable()
+    if reason:
+        log.warning("CUDA requested but %s. RUNNING ON CPU.", reason)
         return torch.device("cpu")
     count = torch.cuda.device_count()
     if index >= count:
