@@ -16,19 +16,19 @@ import os
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
-from gstreamed.backends import ModelInfo, load_backend  # noqa: E402
-from gstreamed.backends.export import export_onnx  # noqa: E402
-from gstreamed.backends.yolov8 import YoloV8, load_model  # noqa: E402
-from gstreamed.defaults import COCO_NAMES  # noqa: E402
+import torch
 
-import torch  # noqa: E402
+from gstreamed.backends import ModelInfo, load_backend
+from gstreamed.backends.export import export_onnx
+from gstreamed.backends.yolov8 import YoloV8, load_model
+from gstreamed.defaults import COCO_NAMES
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "models"
 
@@ -60,13 +60,16 @@ def variants(weights: Path, onnx_path: Path, imgsz: int) -> dict[str, Callable[[
         def run() -> object:
             with torch.no_grad():
                 return model(inp)
+
         return run
 
-    def inference(model: Callable[[torch.Tensor], object], inp: torch.Tensor
-                  ) -> Callable[[], object]:
+    def inference(
+        model: Callable[[torch.Tensor], object], inp: torch.Tensor
+    ) -> Callable[[], object]:
         def run() -> object:
             with torch.inference_mode():
                 return model(inp)
+
         return run
 
     out: dict[str, Callable[[], object]] = {
@@ -77,8 +80,9 @@ def variants(weights: Path, onnx_path: Path, imgsz: int) -> dict[str, Callable[[
         "TorchBackend.forward (numpy in/out)": lambda: backend.forward(x_np),
     }
     with torch.no_grad():
-        frozen = torch.jit.optimize_for_inference(torch.jit.freeze(
-            torch.jit.trace(copy.deepcopy(net).eval(), x, check_trace=False)))
+        frozen = torch.jit.optimize_for_inference(
+            torch.jit.freeze(torch.jit.trace(copy.deepcopy(net).eval(), x, check_trace=False))
+        )
     out["torch jit trace+freeze+optimize_for_inference"] = inference(frozen, x)
     try:
         compiled = torch.compile(copy.deepcopy(net_cl))
@@ -90,8 +94,9 @@ def variants(weights: Path, onnx_path: Path, imgsz: int) -> dict[str, Callable[[
     return out
 
 
-def measure(runs: dict[str, Callable[[], object]], rounds: int, warmup: int
-            ) -> dict[str, list[float]]:
+def measure(
+    runs: dict[str, Callable[[], object]], rounds: int, warmup: int
+) -> dict[str, list[float]]:
     """Milliseconds per variant, interleaved round by round."""
     for run in runs.values():
         for _ in range(warmup):
@@ -118,8 +123,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         weights, onnx_path = model_files(Path(tmp))
         runs = variants(weights, onnx_path, args.imgsz)
-        print(f"\nYOLOv8n {args.imgsz}x{args.imgsz} batch 1, {os.cpu_count()} CPUs, torch "
-              f"{torch.__version__} ({torch.get_num_threads()} threads), weights {weights.name}")
+        print(
+            f"\nYOLOv8n {args.imgsz}x{args.imgsz} batch 1, {os.cpu_count()} CPUs, torch "
+            f"{torch.__version__} ({torch.get_num_threads()} threads), weights {weights.name}"
+        )
         results = [measure(runs, args.runs, args.warmup) for _ in range(args.repeats)]
     ort_name = next(iter(runs))
     header = " | ".join(f"median ms #{i + 1} | p90 | x ORT" for i in range(args.repeats))
@@ -129,8 +136,9 @@ def main() -> None:
         for times in results:
             median = statistics.median(times[name])
             p90 = statistics.quantiles(times[name], n=10)[-1]
-            cells.append(f"{median:.1f} | {p90:.1f} | "
-                         f"{median / statistics.median(times[ort_name]):.2f}")
+            cells.append(
+                f"{median:.1f} | {p90:.1f} | {median / statistics.median(times[ort_name]):.2f}"
+            )
         print(f"| {name} | {' | '.join(cells)} |")
 
 

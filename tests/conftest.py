@@ -9,17 +9,17 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
-
-import pytest
 
 import media
+import pytest
 from models import constant_yolo
 
 # Boxes in network-input pixels of the 64x64 models: (cx, cy, w, h, class, score).
 CAR = (32.0, 32.0, 20.0, 16.0, 1, 0.9)  # input box x 22..42, y 24..40
 PERSON = (16.0, 16.0, 8.0, 8.0, 0, 0.8)  # input box x 12..20, y 12..20
+
 
 @pytest.fixture(scope="session")
 def model(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -56,8 +56,10 @@ def audio_only(media_dir: Path) -> Path:
 @pytest.fixture(scope="session")
 def images(media_dir: Path) -> dict[str, Path]:
     """160x120 images: every format and pixel layout the CLI accepts."""
-    made = {ext: media.make_image(media_dir / f"picture.{ext}")
-            for ext in ("jpg", "png", "bmp", "webp", "tiff")}
+    made = {
+        ext: media.make_image(media_dir / f"picture.{ext}")
+        for ext in ("jpg", "png", "bmp", "webp", "tiff")
+    }
     for mode in ("gray", "rgba", "rgb16"):
         made[mode] = media.make_image(media_dir / f"{mode}.png", mode=mode)
     return made
@@ -66,8 +68,11 @@ def images(media_dir: Path) -> dict[str, Path]:
 @pytest.fixture(scope="session")
 def cli_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """The environment of CLI runs: an empty model cache, no default model, no display."""
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("GSTREAMED_MODEL", "DISPLAY", "WAYLAND_DISPLAY")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("GSTREAMED_MODEL", "DISPLAY", "WAYLAND_DISPLAY")
+    }
     env["GSTREAMED_CACHE"] = str(tmp_path_factory.mktemp("cache"))
     env["PYTHONUNBUFFERED"] = "1"
     return env
@@ -77,12 +82,21 @@ def cli_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 def cli(cli_env: dict[str, str]) -> Callable[..., subprocess.CompletedProcess]:
     """``cli(*args, cwd=None, timeout=60, env=None)`` runs ``python -m gstreamed ARGS``."""
 
-    def run(*args: str | Path, cwd: Path | None = None, timeout: float = 60,
-            env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    def run(
+        *args: str | Path,
+        cwd: Path | None = None,
+        timeout: float = 60,
+        env: dict[str, str] | None = None,
+    ) -> subprocess.CompletedProcess:
         """``env`` adds to (or overrides) the CLI environment."""
-        return subprocess.run([sys.executable, "-m", "gstreamed", *map(str, args)], cwd=cwd,
-                              env={**cli_env, **(env or {})}, capture_output=True, text=True,
-                              timeout=timeout)
+        return subprocess.run(
+            [sys.executable, "-m", "gstreamed", *map(str, args)],
+            cwd=cwd,
+            env={**cli_env, **(env or {})},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
 
     return run
 

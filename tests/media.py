@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
+import gi
+
 import gstreamed  # noqa: F401  # before GStreamer, see gstreamed/__init__.py
-import gi  # noqa: I001
 
 gi.require_version("Gst", "1.0")
 gi.require_version("GstApp", "1.0")
@@ -37,8 +38,7 @@ VIDEO_FORMATS: dict[str, tuple[str, str]] = {
 }
 
 
-def run_pipeline(description: str, timeout_s: float = TIMEOUT_S,
-                 **locations: Path) -> None:
+def run_pipeline(description: str, timeout_s: float = TIMEOUT_S, **locations: Path) -> None:
     """Run a gst-launch style pipeline to EOS, or raise; ``locations`` maps element names to
     file paths, set as properties (never spliced into the description)."""
     pipeline = Gst.parse_launch(description)
@@ -47,8 +47,9 @@ def run_pipeline(description: str, timeout_s: float = TIMEOUT_S,
     bus = pipeline.get_bus()
     pipeline.set_state(Gst.State.PLAYING)
     try:
-        message = bus.timed_pop_filtered(int(timeout_s * Gst.SECOND),
-                                         Gst.MessageType.EOS | Gst.MessageType.ERROR)
+        message = bus.timed_pop_filtered(
+            int(timeout_s * Gst.SECOND), Gst.MessageType.EOS | Gst.MessageType.ERROR
+        )
         if message is None:
             raise TimeoutError(f"pipeline did not finish in {timeout_s} s: {description}")
         if message.type == Gst.MessageType.ERROR:
@@ -58,10 +59,18 @@ def run_pipeline(description: str, timeout_s: float = TIMEOUT_S,
         pipeline.set_state(Gst.State.NULL)
 
 
-def make_video(path: Path, width: int = 160, height: int = 120, frames: int = 10,
-               fps: int = 10, container: str | None = None, audio: bool = False,
-               pattern: str = "ball", encoder: str | None = None,
-               audio_seconds: float | None = None) -> Path:
+def make_video(
+    path: Path,
+    width: int = 160,
+    height: int = 120,
+    frames: int = 10,
+    fps: int = 10,
+    container: str | None = None,
+    audio: bool = False,
+    pattern: str = "ball",
+    encoder: str | None = None,
+    audio_seconds: float | None = None,
+) -> Path:
     """Write a ``videotestsrc`` clip; the container (and default codec) follows the suffix.
 
     ``audio`` adds an AAC track as long as the video, or ``audio_seconds`` long.
@@ -69,22 +78,29 @@ def make_video(path: Path, width: int = 160, height: int = 120, frames: int = 10
     kind = container or path.suffix.lstrip(".")
     default_encoder, muxer = VIDEO_FORMATS[kind]
     caps = f"video/x-raw,width={width},height={height},framerate={fps}/1"
-    parts = [f"videotestsrc num-buffers={frames} pattern={pattern} ! {caps} ! videoconvert ! "
-             f"{encoder or default_encoder} ! {muxer} name=mux ! filesink name=out"]
+    parts = [
+        f"videotestsrc num-buffers={frames} pattern={pattern} ! {caps} ! videoconvert ! "
+        f"{encoder or default_encoder} ! {muxer} name=mux ! filesink name=out"
+    ]
     if audio:
         seconds = frames / fps if audio_seconds is None else audio_seconds
-        parts.append(f"audiotestsrc num-buffers={int(seconds * 44100) // 1024 + 1} "
-                     "samplesperbuffer=1024 ! "
-                     "audio/x-raw,rate=44100,channels=1 ! audioconvert ! voaacenc ! "
-                     "aacparse ! mux.")
+        parts.append(
+            f"audiotestsrc num-buffers={int(seconds * 44100) // 1024 + 1} "
+            "samplesperbuffer=1024 ! "
+            "audio/x-raw,rate=44100,channels=1 ! audioconvert ! voaacenc ! "
+            "aacparse ! mux."
+        )
     run_pipeline(" ".join(parts), out=path)
     return path
 
 
 def make_audio_only(path: Path) -> Path:
     """An MP4 holding one AAC audio track and no video."""
-    run_pipeline("audiotestsrc num-buffers=20 ! audioconvert ! voaacenc ! aacparse ! mp4mux ! "
-                 "filesink name=out", out=path)
+    run_pipeline(
+        "audiotestsrc num-buffers=20 ! audioconvert ! voaacenc ! aacparse ! mp4mux ! "
+        "filesink name=out",
+        out=path,
+    )
     return path
 
 
@@ -92,11 +108,12 @@ def picture(width: int, height: int, seed: int = 0) -> np.ndarray:
     """An RGB test picture: smooth gradients plus a few coloured blocks."""
     rng = np.random.default_rng(seed)
     y, x = np.mgrid[0:height, 0:width]
-    image = np.stack([x * 255 // max(1, width - 1), y * 255 // max(1, height - 1),
-                      np.full_like(x, 96)], axis=-1).astype(np.uint8)
+    image = np.stack(
+        [x * 255 // max(1, width - 1), y * 255 // max(1, height - 1), np.full_like(x, 96)], axis=-1
+    ).astype(np.uint8)
     for _ in range(3):
         x0, y0 = int(rng.integers(0, width // 2)), int(rng.integers(0, height // 2))
-        image[y0:y0 + height // 4, x0:x0 + width // 4] = rng.integers(0, 255, 3)
+        image[y0 : y0 + height // 4, x0 : x0 + width // 4] = rng.integers(0, 255, 3)
     return image
 
 
@@ -145,19 +162,29 @@ def probe(path: Path) -> MediaInfo:
     assert videos, f"{path}: no video stream"
     video = videos[0]
     caps = video.get_caps().get_structure(0)
-    container_caps = container.get_caps().get_structure(0).get_name() \
-        if isinstance(container, GstPbutils.DiscovererContainerInfo) else ""
-    return MediaInfo(container_caps, caps.get_name(), caps.get_string("profile") or "",
-                     video.get_width(), video.get_height(),
-                     Fraction(video.get_framerate_num(), max(1, video.get_framerate_denom())),
-                     len(decode_frames(path, keep=False)), len(info.get_audio_streams()))
+    container_caps = (
+        container.get_caps().get_structure(0).get_name()
+        if isinstance(container, GstPbutils.DiscovererContainerInfo)
+        else ""
+    )
+    return MediaInfo(
+        container_caps,
+        caps.get_name(),
+        caps.get_string("profile") or "",
+        video.get_width(),
+        video.get_height(),
+        Fraction(video.get_framerate_num(), max(1, video.get_framerate_denom())),
+        len(decode_frames(path, keep=False)),
+        len(info.get_audio_streams()),
+    )
 
 
 def decode_frames(path: Path, keep: bool = True) -> list[np.ndarray | None]:
     """Every frame of ``path`` decoded to RGB (``None`` entries when not ``keep``)."""
     pipeline = Gst.parse_launch(
         "filesrc name=src ! decodebin ! videoconvert ! video/x-raw,format=RGB ! "
-        "appsink name=sink sync=false emit-signals=false max-buffers=0")
+        "appsink name=sink sync=false emit-signals=false max-buffers=0"
+    )
     pipeline.get_by_name("src").set_property("location", str(path))
     sink = pipeline.get_by_name("sink")
     frames: list[np.ndarray | None] = []
@@ -178,7 +205,7 @@ def decode_frames(path: Path, keep: bool = True) -> list[np.ndarray | None]:
             try:
                 stride = len(info.data) // height
                 rows = np.frombuffer(info.data, np.uint8).reshape(height, stride)
-                frames.append(rows[:, :width * 3].reshape(height, width, 3).copy())
+                frames.append(rows[:, : width * 3].reshape(height, width, 3).copy())
             finally:
                 buffer.unmap(info)
         message = pipeline.get_bus().pop_filtered(Gst.MessageType.ERROR)

@@ -7,8 +7,8 @@ geometry, NMS and the whole pipeline without a trained network.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import onnx
@@ -17,8 +17,9 @@ from onnx import TensorProto, helper, numpy_helper
 NAMES3 = ("person", "car", "dog")
 
 
-def yolo_v8_output(boxes: Sequence[tuple[float, float, float, float, int, float]],
-                   num_classes: int, anchors: int) -> np.ndarray:
+def yolo_v8_output(
+    boxes: Sequence[tuple[float, float, float, float, int, float]], num_classes: int, anchors: int
+) -> np.ndarray:
     """A [1, 4+C, A] head output holding ``boxes`` (cx, cy, w, h, class, score) in its first
     anchors; every other anchor scores 0."""
     out = np.zeros((1, 4 + num_classes, anchors), np.float32)
@@ -29,16 +30,23 @@ def yolo_v8_output(boxes: Sequence[tuple[float, float, float, float, int, float]
     return out
 
 
-def constant_model(path: Path, output: np.ndarray, imgsz: tuple[int, int] = (64, 64),
-                   names: Sequence[str] | None = NAMES3, dynamic: bool = False,
-                   input_channels: int = 3, extra_metadata: dict[str, str] | None = None) -> Path:
+def constant_model(
+    path: Path,
+    output: np.ndarray,
+    imgsz: tuple[int, int] = (64, 64),
+    names: Sequence[str] | None = NAMES3,
+    dynamic: bool = False,
+    input_channels: int = 3,
+    extra_metadata: dict[str, str] | None = None,
+) -> Path:
     """Write an ONNX model: ``images`` [1, C, H, W] → ``output0`` = ``output`` + 0 x sum(images).
 
     ``names=None`` leaves out the class-name metadata; ``dynamic`` makes batch/H/W symbolic.
     """
     h, w = imgsz
-    shape: list[int | str] = ["batch", input_channels, "height", "width"] if dynamic \
-        else [1, input_channels, h, w]
+    shape: list[int | str] = (
+        ["batch", input_channels, "height", "width"] if dynamic else [1, input_channels, h, w]
+    )
     images = helper.make_tensor_value_info("images", TensorProto.FLOAT, shape)
     out_shape: list[int | str] = list(output.shape)
     if dynamic:
@@ -54,8 +62,12 @@ def constant_model(path: Path, output: np.ndarray, imgsz: tuple[int, int] = (64,
     graph = helper.make_graph(nodes, "constant_yolo", [images], [result], [const, zero])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
     model.ir_version = 8
-    metadata = {"task": "detect", "stride": "32", "imgsz": str([h, w]),
-                "description": "constant test model"}
+    metadata = {
+        "task": "detect",
+        "stride": "32",
+        "imgsz": str([h, w]),
+        "description": "constant test model",
+    }
     if names is not None:
         metadata["names"] = str({i: n for i, n in enumerate(names)})
     metadata.update(extra_metadata or {})
@@ -67,13 +79,17 @@ def constant_model(path: Path, output: np.ndarray, imgsz: tuple[int, int] = (64,
     return path
 
 
-def constant_yolo(path: Path, boxes: Sequence[tuple[float, float, float, float, int, float]],
-                  imgsz: tuple[int, int] = (64, 64), names: Sequence[str] = NAMES3,
-                  anchors: int = 84, **kwargs: object) -> Path:
+def constant_yolo(
+    path: Path,
+    boxes: Sequence[tuple[float, float, float, float, int, float]],
+    imgsz: tuple[int, int] = (64, 64),
+    names: Sequence[str] = NAMES3,
+    anchors: int = 84,
+    **kwargs: object,
+) -> Path:
     """A YOLOv8-layout constant model detecting ``boxes`` (cx, cy, w, h, class, score) given
     in network-input pixels."""
-    return constant_model(path, yolo_v8_output(boxes, len(names), anchors), imgsz, names,
-                          **kwargs)  # type: ignore[arg-type]
+    return constant_model(path, yolo_v8_output(boxes, len(names), anchors), imgsz, names, **kwargs)  # type: ignore[arg-type]
 
 
 def classifier_model(path: Path) -> Path:

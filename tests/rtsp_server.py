@@ -12,9 +12,11 @@ gi.require_version("Gst", "1.0")
 gi.require_version("GstRtspServer", "1.0")
 from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
 
-LAUNCH = ("( videotestsrc is-live=true pattern=ball ! video/x-raw,width=320,height=240,"
-          "framerate=15/1 ! x264enc tune=zerolatency speed-preset=ultrafast key-int-max=15 ! "
-          "rtph264pay name=pay0 pt=96 )")
+LAUNCH = (
+    "( videotestsrc is-live=true pattern=ball ! video/x-raw,width=320,height=240,"
+    "framerate=15/1 ! x264enc tune=zerolatency speed-preset=ultrafast key-int-max=15 ! "
+    "rtph264pay name=pay0 pt=96 )"
+)
 
 
 def main() -> None:

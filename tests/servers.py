@@ -11,8 +11,7 @@ from contextlib import contextmanager
 def background_server(argv: list[str], what: str) -> Iterator[str]:
     """Run a server that prints a number (port or display) on its first stdout line; yield
     that number while it runs, then stop it."""
-    server = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                              text=True)
+    server = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         number = server.stdout.readline().strip()
         assert number.isdigit(), f"{what} did not start"

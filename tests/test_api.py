@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import media
 import numpy as np
 import pytest
 
 import gstreamed
-import media
 
 
 def test_detect_and_track_frames(model: Path):

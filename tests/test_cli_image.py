@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import cv2
+import media
 import numpy as np
 import pytest
-
-import media
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -24,16 +23,18 @@ PERSON_BOX = [30.0, 10.0, 50.0, 30.0]
 
 
 @pytest.mark.parametrize("kind", ["jpg", "png", "bmp", "webp", "tiff", "gray", "rgba", "rgb16"])
-def test_image_to_annotated_jpeg(kind: str, images: dict[str, Path], model: Path,
-                                 cli: CliRunner, tmp_path: Path) -> None:
+def test_image_to_annotated_jpeg(
+    kind: str, images: dict[str, Path], model: Path, cli: CliRunner, tmp_path: Path
+) -> None:
     source = tmp_path / images[kind].name
     shutil.copyfile(images[kind], source)
     jsonl = tmp_path / "dets.jsonl"
     proc = cli(source, "--model", model, "--json", jsonl)
     assert proc.returncode == 0, proc.stderr
     output = source.with_suffix(".out.jpg")  # seed naming: a.png -> a.out.jpg
-    assert sorted(p.name for p in tmp_path.iterdir()) == \
-        sorted([source.name, output.name, jsonl.name])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [source.name, output.name, jsonl.name]
+    )
     assert "frames " not in proc.stderr  # no progress line for one image
     written = cv2.cvtColor(cv2.imread(str(output), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
     assert written.shape == (120, 160, 3)
@@ -52,8 +53,9 @@ def test_image_to_annotated_jpeg(kind: str, images: dict[str, Path], model: Path
     assert all(d["track_id"] is None for d in record["detections"])  # no tracking on images
 
 
-def test_image_output_path_and_no_overwrite(images: dict[str, Path], model: Path,
-                                            cli: CliRunner, user_error, tmp_path: Path) -> None:
+def test_image_output_path_and_no_overwrite(
+    images: dict[str, Path], model: Path, cli: CliRunner, user_error, tmp_path: Path
+) -> None:
     output = tmp_path / "annotated.jpg"
     assert cli(images["png"], "--model", model, "-o", output).returncode == 0
     assert cv2.imread(str(output)).shape == (120, 160, 3)
@@ -62,9 +64,11 @@ def test_image_output_path_and_no_overwrite(images: dict[str, Path], model: Path
     assert output.read_bytes() == before
 
 
-def test_mot_needs_a_video(images: dict[str, Path], model: Path, cli: CliRunner, user_error,
-                           tmp_path: Path) -> None:
-    proc = cli(images["jpg"], "--model", model, "--mot", tmp_path / "t.txt",
-               "-o", tmp_path / "o.jpg")
+def test_mot_needs_a_video(
+    images: dict[str, Path], model: Path, cli: CliRunner, user_error, tmp_path: Path
+) -> None:
+    proc = cli(
+        images["jpg"], "--model", model, "--mot", tmp_path / "t.txt", "-o", tmp_path / "o.jpg"
+    )
     user_error(proc, "--mot")
     assert not list(tmp_path.iterdir())

@@ -9,10 +9,10 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 import media
+import pytest
 from servers import background_server
+
 from gstreamed.gst.pipeline import Source
 
 
@@ -69,10 +69,12 @@ def test_file_uri_uses_the_file_naming(cli, model, clips, tmp_path):
 
 @pytest.mark.parametrize(
     ("kind", "location", "expected"),
-    [("uri", "rtsp://cam:554/live/ch1?token=x", "ch1.out.mkv"),
-     ("uri", "http://host/", "host.out.mkv"),
-     ("uri", "http://h/a b;$(x).mp4", "a_b_x_.mp4.out.mkv"),
-     ("camera", "/dev/video0", "video0.out.mkv")],
+    [
+        ("uri", "rtsp://cam:554/live/ch1?token=x", "ch1.out.mkv"),
+        ("uri", "http://host/", "host.out.mkv"),
+        ("uri", "http://h/a b;$(x).mp4", "a_b_x_.mp4.out.mkv"),
+        ("camera", "/dev/video0", "video0.out.mkv"),
+    ],
 )
 def test_stream_and_camera_output_names(kind, location, expected):
     assert Source(kind, location).default_output == Path(expected)
@@ -98,21 +100,37 @@ def rtsp_camera() -> Iterator[str]:
         yield f"rtsp://127.0.0.1:{port}/cam"
 
 
-def test_live_rtsp_runs_until_ctrl_c_and_leaves_a_playable_file(model, rtsp_camera, cli_env,
-                                                                 tmp_path):
+def test_live_rtsp_runs_until_ctrl_c_and_leaves_a_playable_file(
+    model, rtsp_camera, cli_env, tmp_path
+):
     import signal
     import subprocess
     import sys
     import time
 
     output, results = tmp_path / "cam.mkv", tmp_path / "cam.jsonl"
-    proc = subprocess.Popen([sys.executable, "-m", "gstreamed", rtsp_camera, "--model",
-                             str(model), "-o", str(output), "--json", str(results)],
-                            env=cli_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gstreamed",
+            rtsp_camera,
+            "--model",
+            str(model),
+            "-o",
+            str(output),
+            "--json",
+            str(results),
+        ],
+        env=cli_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and (not results.exists() or
-                                          len(results.read_text().splitlines()) < 15):
+    while time.monotonic() < deadline and (
+        not results.exists() or len(results.read_text().splitlines()) < 15
+    ):
         time.sleep(0.2)
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=30)

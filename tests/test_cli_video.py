@@ -11,14 +11,12 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable
-
-import numpy as np
-import pytest
 
 import media
+import numpy as np
+import pytest
 from models import constant_yolo
 from servers import background_server
 
@@ -40,10 +38,12 @@ def clip_4k(media_dir: Path) -> Path:
     return media.make_video(media_dir / "uhd.mp4", width=3840, height=2160, frames=2)
 
 
-@pytest.mark.parametrize("kind", ["mp4", "mkv", "webm", "avi", "mov", "mp4+aac", "odd-webm",
-                                  "odd-avi"])
-def test_every_container_to_h264_matroska(kind: str, clips: dict[str, Path], model: Path,
-                                          cli: CliRunner, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "kind", ["mp4", "mkv", "webm", "avi", "mov", "mp4+aac", "odd-webm", "odd-avi"]
+)
+def test_every_container_to_h264_matroska(
+    kind: str, clips: dict[str, Path], model: Path, cli: CliRunner, tmp_path: Path
+) -> None:
     source = copy_into(clips[kind], tmp_path)
     proc = cli(source, "--model", model, "--no-progress")
     assert proc.returncode == 0, proc.stderr
@@ -54,15 +54,20 @@ def test_every_container_to_h264_matroska(kind: str, clips: dict[str, Path], mod
     # 4:2:0 plays everywhere; x264 needs even sizes for it, so odd sizes get 4:4:4.
     odd = want.width % 2 == 1 or want.height % 2 == 1
     assert ("4:4:4" in got.profile) == odd, got.profile
-    assert (got.width, got.height, got.frame_rate, got.frames) == \
-        (want.width, want.height, want.frame_rate, want.frames)
+    assert (got.width, got.height, got.frame_rate, got.frames) == (
+        want.width,
+        want.height,
+        want.frame_rate,
+        want.frames,
+    )
     assert want.frames == 10
     # The input's audio track is kept (re-encoded); files without one get none.
     assert got.audio_streams == want.audio_streams == (1 if kind == "mp4+aac" else 0)
 
 
-def test_no_audio_leaves_the_track_out(clips: dict[str, Path], model: Path, cli: CliRunner,
-                                       tmp_path: Path) -> None:
+def test_no_audio_leaves_the_track_out(
+    clips: dict[str, Path], model: Path, cli: CliRunner, tmp_path: Path
+) -> None:
     output = tmp_path / "silent.mkv"
     proc = cli(clips["mp4+aac"], "--model", model, "-o", output, "--no-audio", "--no-progress")
     assert proc.returncode == 0, proc.stderr
@@ -75,12 +80,18 @@ def test_4k(clip_4k: Path, model: Path, cli: CliRunner, tmp_path: Path) -> None:
     proc = cli(clip_4k, "--model", model, "-o", output, "--no-progress", timeout=120)
     assert proc.returncode == 0, proc.stderr
     got = media.probe(output)
-    assert (got.video_codec, got.profile, got.width, got.height, got.frames) == \
-        ("video/x-h264", "high", 3840, 2160, 2)
+    assert (got.video_codec, got.profile, got.width, got.height, got.frames) == (
+        "video/x-h264",
+        "high",
+        3840,
+        2160,
+        2,
+    )
 
 
-def test_output_path_and_no_overwrite(clips: dict[str, Path], model: Path, cli: CliRunner,
-                                      user_error, tmp_path: Path) -> None:
+def test_output_path_and_no_overwrite(
+    clips: dict[str, Path], model: Path, cli: CliRunner, user_error, tmp_path: Path
+) -> None:
     output = tmp_path / "chosen.mkv"
     assert cli(clips["mp4"], "--model", model, "-o", output, "--no-progress").returncode == 0
     assert media.probe(output).frames == 10
@@ -96,13 +107,17 @@ def test_output_path_and_no_overwrite(clips: dict[str, Path], model: Path, cli: 
     assert media.probe(output).frames == 10
 
 
-@pytest.mark.parametrize(("size", "box"), [
-    ((320, 240), (110, 80, 210, 160)),   # scale 0.2, pad_y 8
-    ((240, 320), (70, 120, 170, 200)),   # scale 0.2, pad_x 8
-    ((640, 360), (220, 100, 420, 260)),  # scale 0.1, pad_y 14
-])
-def test_box_drawn_at_letterbox_inverse(size: tuple[int, int], box: tuple[int, ...],
-                                        car_model: Path, cli: CliRunner, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("size", "box"),
+    [
+        ((320, 240), (110, 80, 210, 160)),  # scale 0.2, pad_y 8
+        ((240, 320), (70, 120, 170, 200)),  # scale 0.2, pad_x 8
+        ((640, 360), (220, 100, 420, 260)),  # scale 0.1, pad_y 14
+    ],
+)
+def test_box_drawn_at_letterbox_inverse(
+    size: tuple[int, int], box: tuple[int, ...], car_model: Path, cli: CliRunner, tmp_path: Path
+) -> None:
     width, height = size
     source = media.make_video(tmp_path / "black.mp4", width, height, frames=3, pattern="black")
     output = tmp_path / "boxes.mkv"
@@ -117,16 +132,20 @@ def test_box_drawn_at_letterbox_inverse(size: tuple[int, int], box: tuple[int, .
         # The four edges (away from the corners and the label at the top-left) are lit...
         xs = np.arange(x1 + 20, x2 - 5)
         ys = np.arange(y1 + 5, y2 - 5)
-        for name, values in [("top", luma[y1, xs]), ("bottom", luma[y2, xs]),
-                             ("left", luma[ys, x1]), ("right", luma[ys, x2])]:
+        for name, values in [
+            ("top", luma[y1, xs]),
+            ("bottom", luma[y2, xs]),
+            ("left", luma[ys, x1]),
+            ("right", luma[ys, x2]),
+        ]:
             assert np.median(values) > 80, (name, values)
         # ...with the overlay colour (red channel strongest, as in PALETTE[1]),
         edge = frame[y2, xs].astype(float).mean(axis=0)
         assert edge[0] > edge[1] and edge[0] > edge[2], edge
         # ...while the inside of the box and the frame far from it stay black.
-        assert luma[y1 + 4:y2 - 3, x1 + 4:x2 - 3].max() < 40
-        assert luma[y2 + 4:, :].max(initial=0) < 40
-        assert luma[:, x2 + 4:].max(initial=0) < 40
+        assert luma[y1 + 4 : y2 - 3, x1 + 4 : x2 - 3].max() < 40
+        assert luma[y2 + 4 :, :].max(initial=0) < 40
+        assert luma[:, x2 + 4 :].max(initial=0) < 40
 
 
 def _records(path: Path) -> list[dict]:
@@ -134,20 +153,25 @@ def _records(path: Path) -> list[dict]:
     return [json.loads(line) for line in lines]
 
 
-def test_json_lines_boxes_tracks_and_mot(clips: dict[str, Path], model: Path, cli: CliRunner,
-                                         tmp_path: Path) -> None:
+def test_json_lines_boxes_tracks_and_mot(
+    clips: dict[str, Path], model: Path, cli: CliRunner, tmp_path: Path
+) -> None:
     # B-frames: the MP4 edit list starts the first PTS after 0; JSON pts are stream time.
-    source = media.make_video(tmp_path / "qvga.mp4", 320, 240, frames=8,
-                              encoder="x264enc bframes=2 speed-preset=fast")
+    source = media.make_video(
+        tmp_path / "qvga.mp4", 320, 240, frames=8, encoder="x264enc bframes=2 speed-preset=fast"
+    )
     jsonl, mot = tmp_path / "dets.jsonl", tmp_path / "tracks.txt"
-    proc = cli(source, "--model", model, "--json", jsonl, "--mot", mot, "--no-output",
-               "--no-progress")
+    proc = cli(
+        source, "--model", model, "--json", jsonl, "--mot", mot, "--no-output", "--no-progress"
+    )
     assert proc.returncode == 0, proc.stderr
     records = _records(jsonl)
     assert [r["frame"] for r in records] == list(range(8))
     # Hand-computed letterbox inverse (320x240 into 64x64: scale 0.2, pad_y 8).
-    expected = {"car": ([110.0, 80.0, 210.0, 160.0], 0.9, 1),
-                "person": ([60.0, 20.0, 100.0, 60.0], 0.8, 0)}
+    expected = {
+        "car": ([110.0, 80.0, 210.0, 160.0], 0.9, 1),
+        "person": ([60.0, 20.0, 100.0, 60.0], 0.8, 0),
+    }
     ids: dict[str, set[int]] = {"car": set(), "person": set()}
     for record in records:
         assert record["pts"] == pytest.approx(record["frame"] / 10, abs=1e-3)
@@ -172,8 +196,9 @@ def test_json_lines_boxes_tracks_and_mot(clips: dict[str, Path], model: Path, cl
 def test_json_without_tracking(model: Path, cli: CliRunner, tmp_path: Path) -> None:
     source = media.make_video(tmp_path / "portrait.webm", 240, 320, frames=3)
     jsonl = tmp_path / "dets.jsonl"
-    proc = cli(source, "--model", model, "--json", jsonl, "--no-track", "--no-output",
-               "--no-progress")
+    proc = cli(
+        source, "--model", model, "--json", jsonl, "--no-track", "--no-output", "--no-progress"
+    )
     assert proc.returncode == 0, proc.stderr
     records = _records(jsonl)
     assert len(records) == 3
@@ -193,15 +218,16 @@ def test_progress_and_timing_table(model: Path, cli: CliRunner, tmp_path: Path) 
     assert progress, proc.stderr
     assert "frames 10/10" in progress[-1] and "fps" in progress[-1]
     assert not any(line.startswith("frames 0") for line in progress), progress
-    for stage in ("preprocess", "forward pass", "postprocess", "tracking", "annotation",
-                  "FPS"):
+    for stage in ("preprocess", "forward pass", "postprocess", "tracking", "annotation", "FPS"):
         assert stage in proc.stderr
 
 
-def test_cuda_falls_back_to_cpu_loudly(clips: dict[str, Path], model: Path, cli: CliRunner,
-                                       tmp_path: Path) -> None:
-    proc = cli(clips["mp4"], "--model", model, "--cuda", "-o", tmp_path / "out.mkv",
-               "--no-progress")
+def test_cuda_falls_back_to_cpu_loudly(
+    clips: dict[str, Path], model: Path, cli: CliRunner, tmp_path: Path
+) -> None:
+    proc = cli(
+        clips["mp4"], "--model", model, "--cuda", "-o", tmp_path / "out.mkv", "--no-progress"
+    )
     assert proc.returncode == 0, proc.stderr
     warnings = [line for line in proc.stderr.splitlines() if "CUDA" in line]
     assert len(warnings) == 1, proc.stderr
@@ -209,14 +235,18 @@ def test_cuda_falls_back_to_cpu_loudly(clips: dict[str, Path], model: Path, cli:
     assert media.probe(tmp_path / "out.mkv").frames == 10
 
 
-@pytest.mark.parametrize("name", [
-    "x ! filesink location=pwned.mkv",
-    "it's \"quoted\" and spaced.mp4",
-    "$(touch PWNED).mp4",
-    "`touch PWNED` ; rm -rf x.mp4",
-])
-def test_file_names_are_never_parsed(name: str, clips: dict[str, Path], model: Path,
-                                     cli: CliRunner, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "name",
+    [
+        "x ! filesink location=pwned.mkv",
+        'it\'s "quoted" and spaced.mp4',
+        "$(touch PWNED).mp4",
+        "`touch PWNED` ; rm -rf x.mp4",
+    ],
+)
+def test_file_names_are_never_parsed(
+    name: str, clips: dict[str, Path], model: Path, cli: CliRunner, tmp_path: Path
+) -> None:
     source = copy_into(clips["mp4"], tmp_path, name)
     proc = cli(name, "--model", model, "--no-progress", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
@@ -227,13 +257,17 @@ def test_file_names_are_never_parsed(name: str, clips: dict[str, Path], model: P
 def test_ctrl_c_finishes_a_playable_file(cli_env: dict[str, str], tmp_path: Path) -> None:
     # 1500 frames through a 640x640 model: several seconds, so Ctrl-C lands mid-stream.
     source = media.make_video(tmp_path / "long.mp4", 320, 240, frames=1500, fps=30)
-    model = constant_yolo(tmp_path / "640.onnx", [(320, 320, 200, 160, 1, 0.9)],
-                          imgsz=(640, 640), anchors=8400)
+    model = constant_yolo(
+        tmp_path / "640.onnx", [(320, 320, 200, 160, 1, 0.9)], imgsz=(640, 640), anchors=8400
+    )
     output = tmp_path / "partial.mkv"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gstreamed", str(source), "--model", str(model), "-o",
-         str(output)],
-        env=cli_env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+        [sys.executable, "-m", "gstreamed", str(source), "--model", str(model), "-o", str(output)],
+        env=cli_env,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+    )
     try:
         assert proc.stderr is not None
         lines = []
@@ -266,10 +300,19 @@ def virtual_display() -> Iterator[str]:
         yield f":{number}"
 
 
-def test_live_window_and_file_together(clips: dict[str, Path], model: Path, cli: CliRunner,
-                                       virtual_display: str, tmp_path: Path) -> None:
+def test_live_window_and_file_together(
+    clips: dict[str, Path], model: Path, cli: CliRunner, virtual_display: str, tmp_path: Path
+) -> None:
     output = tmp_path / "live.mkv"
-    proc = cli(clips["mp4"], "--model", model, "--live", "-o", output, "--no-progress",
-               env={"DISPLAY": virtual_display})
+    proc = cli(
+        clips["mp4"],
+        "--model",
+        model,
+        "--live",
+        "-o",
+        output,
+        "--no-progress",
+        env={"DISPLAY": virtual_display},
+    )
     assert proc.returncode == 0, proc.stderr
     assert media.probe(output).frames == 10  # the display branch never costs the file a frame

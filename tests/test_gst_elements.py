@@ -6,20 +6,22 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
-
-import pytest
 
 import media
+import pytest
+
 from gstreamed.detect.detections import Detections
 from gstreamed.gst import init, meta
 
 pytestmark = pytest.mark.timeout(90)
 
 CliRunner = Callable[..., subprocess.CompletedProcess]
-RGB_SOURCE = "videotestsrc num-buffers={n} ! video/x-raw,width=320,height=240 ! videoconvert ! " \
-             "video/x-raw,format=RGB"
+RGB_SOURCE = (
+    "videotestsrc num-buffers={n} ! video/x-raw,width=320,height=240 ! videoconvert ! "
+    "video/x-raw,format=RGB"
+)
 
 
 @pytest.fixture(scope="module")
@@ -46,15 +48,19 @@ def plugin_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 
 def test_launch_runs_the_elements_in_process(model: Path, cli: CliRunner) -> None:
-    proc = cli("launch", f"{RGB_SOURCE.format(n=5)} ! gstreamed_detect model={model} ! "
-               "gstreamed_track ! gstreamed_overlay ! videoconvert ! fakesink")
+    proc = cli(
+        "launch",
+        f"{RGB_SOURCE.format(n=5)} ! gstreamed_detect model={model} ! "
+        "gstreamed_track ! gstreamed_overlay ! videoconvert ! fakesink",
+    )
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     assert "5 frames" in proc.stderr and "forward pass" in proc.stderr
 
 
-def test_launch_reports_bad_pipelines_and_models(cli: CliRunner, user_error,
-                                                 tmp_path: Path) -> None:
+def test_launch_reports_bad_pipelines_and_models(
+    cli: CliRunner, user_error, tmp_path: Path
+) -> None:
     user_error(cli("launch", "videotestsrc ! nosuchelement ! fakesink"), "invalid pipeline")
     junk = tmp_path / "junk.onnx"
     junk.write_bytes(b"\x00" * 100)
@@ -63,30 +69,39 @@ def test_launch_reports_bad_pipelines_and_models(cli: CliRunner, user_error,
 
 
 def test_gst_inspect_lists_elements_and_properties(plugin_env: dict[str, str]) -> None:
-    for element, properties in [("gstreamed_detect", ("model", "conf", "iou", "classes",
-                                                      "max-det", "device", "backend")),
-                                ("gstreamed_track", ("tracker", "bytetrack-")),
-                                ("gstreamed_overlay", ("thickness", "show-confidence"))]:
-        proc = subprocess.run(["gst-inspect-1.0", element], env=plugin_env, capture_output=True,
-                              text=True, timeout=60)
+    for element, properties in [
+        ("gstreamed_detect", ("model", "conf", "iou", "classes", "max-det", "device", "backend")),
+        ("gstreamed_track", ("tracker", "bytetrack-")),
+        ("gstreamed_overlay", ("thickness", "show-confidence")),
+    ]:
+        proc = subprocess.run(
+            ["gst-inspect-1.0", element], env=plugin_env, capture_output=True, text=True, timeout=60
+        )
         assert proc.returncode == 0, proc.stdout + proc.stderr
         assert "video/x-raw" in proc.stdout
         for name in properties:
             assert f"  {name}" in proc.stdout, (element, name)
 
 
-def test_gst_launch_writes_a_decodable_file(plugin_env: dict[str, str], model: Path,
-                                            tmp_path: Path) -> None:
+def test_gst_launch_writes_a_decodable_file(
+    plugin_env: dict[str, str], model: Path, tmp_path: Path
+) -> None:
     output = tmp_path / "annotated.mkv"
-    pipeline = (f"{RGB_SOURCE.format(n=6)} ! gstreamed_detect model={model} ! gstreamed_track ! "
-                "gstreamed_overlay ! videoconvert ! video/x-raw,format=I420 ! x264enc ! "
-                f"matroskamux ! filesink location={output}")
-    proc = subprocess.run(["gst-launch-1.0", "-q", *pipeline.split()], env=plugin_env,
-                          capture_output=True, text=True, timeout=60)
+    pipeline = (
+        f"{RGB_SOURCE.format(n=6)} ! gstreamed_detect model={model} ! gstreamed_track ! "
+        "gstreamed_overlay ! videoconvert ! video/x-raw,format=I420 ! x264enc ! "
+        f"matroskamux ! filesink location={output}"
+    )
+    proc = subprocess.run(
+        ["gst-launch-1.0", "-q", *pipeline.split()],
+        env=plugin_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     info = media.probe(output)
-    assert (info.video_codec, info.width, info.height, info.frames) == \
-        ("video/x-h264", 320, 240, 6)
+    assert (info.video_codec, info.width, info.height, info.frames) == ("video/x-h264", 320, 240, 6)
 
 
 def _pull_buffers(gst, description: str, sinks: tuple[str, ...]) -> dict[str, list]:
@@ -108,8 +123,12 @@ def _pull_buffers(gst, description: str, sinks: tuple[str, ...]) -> dict[str, li
 def test_roi_metas_after_track(gst, model: Path) -> None:
     from gi.repository import GLib, GstVideo
 
-    buffers = _pull_buffers(gst, f"{RGB_SOURCE.format(n=4)} ! gstreamed_detect model={model} ! "
-                                 "gstreamed_track ! appsink name=out sync=false", ("out",))["out"]
+    buffers = _pull_buffers(
+        gst,
+        f"{RGB_SOURCE.format(n=4)} ! gstreamed_detect model={model} ! "
+        "gstreamed_track ! appsink name=out sync=false",
+        ("out",),
+    )["out"]
     assert len(buffers) == 4
     api = GstVideo.VideoRegionOfInterestMeta.get_info().api
     for buffer in buffers:
@@ -135,8 +154,9 @@ def test_meta_read_any_ids(gst) -> None:
 
     buffer = gst.Buffer.new_allocate(None, 16, None)
     for index, (label, roi_id) in enumerate([("face", 0), ("face", 0), ("hand", 7)]):
-        roi = GstVideo.buffer_add_video_region_of_interest_meta(buffer, label, index * 10, 5,
-                                                                20, 30)
+        roi = GstVideo.buffer_add_video_region_of_interest_meta(
+            buffer, label, index * 10, 5, 20, 30
+        )
         roi.id = roi_id
     found = meta.read(buffer)
     assert found.class_names == ["face", "face", "hand"]
@@ -144,8 +164,12 @@ def test_meta_read_any_ids(gst) -> None:
     assert found.track_id.tolist() == [-1, -1, -1]
 
     ours = gst.Buffer.new_allocate(None, 16, None)
-    meta.attach(ours, Detections([[1.5, 2, 30, 40], [5, 6, 7, 8.25]], [0.9, 0.5], [2, 0],
-                                 [3, -1], names=["a", "b", "c"]))
+    meta.attach(
+        ours,
+        Detections(
+            [[1.5, 2, 30, 40], [5, 6, 7, 8.25]], [0.9, 0.5], [2, 0], [3, -1], names=["a", "b", "c"]
+        ),
+    )
     GstVideo.buffer_get_video_region_of_interest_meta_id(ours, 0).id = 42
     back = meta.read(ours)
     assert back.xyxy.tolist() == [[1.5, 2, 30, 40], [5, 6, 7, 8.25]]
@@ -154,10 +178,14 @@ def test_meta_read_any_ids(gst) -> None:
 
 
 def test_two_trackers_never_share_ids(gst, model: Path) -> None:
-    branch = "{src} ! gstreamed_detect model={model} ! gstreamed_track ! " \
-             "appsink name={name} sync=false max-buffers=0"
-    description = " ".join(branch.format(src=RGB_SOURCE.format(n=3), model=model, name=name)
-                           for name in ("left", "right"))
+    branch = (
+        "{src} ! gstreamed_detect model={model} ! gstreamed_track ! "
+        "appsink name={name} sync=false max-buffers=0"
+    )
+    description = " ".join(
+        branch.format(src=RGB_SOURCE.format(n=3), model=model, name=name)
+        for name in ("left", "right")
+    )
     for _run in range(2):  # and a second pipeline in the same process starts afresh
         got = _pull_buffers(gst, description, ("left", "right"))
         for name in ("left", "right"):

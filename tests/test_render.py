@@ -24,11 +24,11 @@ def test_box_edges_drawn_in_track_colour_and_nothing_far_away():
     frame = np.zeros((120, 160, 3), np.uint8)
     draw(frame, sample(), thickness=1)
     colour = PALETTE[12 % len(PALETTE)]
-    assert (frame[50, 10] == colour).all()   # left edge
-    assert (frame[50, 60] == colour).all()   # right edge
-    assert (frame[90, 35] == colour).all()   # bottom edge
-    assert (frame[50, 35] == 0).all()        # inside the box: untouched
-    assert (frame[110:, 100:] == 0).all()    # far away: untouched
+    assert (frame[50, 10] == colour).all()  # left edge
+    assert (frame[50, 60] == colour).all()  # right edge
+    assert (frame[90, 35] == colour).all()  # bottom edge
+    assert (frame[50, 35] == 0).all()  # inside the box: untouched
+    assert (frame[110:, 100:] == 0).all()  # far away: untouched
 
 
 def test_draw_works_on_padded_rows_in_place():

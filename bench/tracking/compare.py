@@ -31,8 +31,8 @@ import tarfile
 import tempfile
 import time
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -48,16 +48,19 @@ Runner = Callable[[list[Detections]], list[tuple[np.ndarray, np.ndarray, np.ndar
 
 # --- trackers under test: each maps frames -> per frame (ids, xyxy, conf) ------------------
 
+
 def ours(factory: Callable[[], object]) -> Runner:
     def run(frames: list[Detections]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         tracker = factory()
         outs = [tracker.update(f) for f in frames]  # type: ignore[attr-defined]
         return [(o.track_id, o.xyxy.astype(np.float64), o.confidence) for o in outs]
+
     return run
 
 
 def abewley_sort(frames: list[Detections]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     from sort_tracker.sort import KalmanBoxTracker, Sort
+
     KalmanBoxTracker.count = 0
     tracker = Sort(max_age=1, min_hits=3, iou_threshold=0.3)
     out = []
@@ -68,8 +71,9 @@ def abewley_sort(frames: list[Detections]) -> list[tuple[np.ndarray, np.ndarray,
 
 
 def _sort_inputs(frames: list[Detections]) -> list[np.ndarray]:
-    return [np.concatenate([f.xyxy, f.confidence[:, None]], axis=1).astype(np.float64)
-            for f in frames]
+    return [
+        np.concatenate([f.xyxy, f.confidence[:, None]], axis=1).astype(np.float64) for f in frames
+    ]
 
 
 def original_bytetrack(cache: Path) -> Runner:
@@ -96,6 +100,7 @@ def original_bytetrack(cache: Path) -> Runner:
     def run(frames: list[Detections]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         from bytetracker import BYTETracker
         from bytetracker.basetrack import BaseTrack
+
         BaseTrack._count = 0
         tracker = BYTETracker(track_thresh=0.5, track_buffer=30, match_thresh=0.8, frame_rate=30)
         out = []
@@ -104,14 +109,17 @@ def original_bytetrack(cache: Path) -> Runner:
             r = np.asarray(tracker.update(arr.astype(np.float64), None)).reshape(-1, 7)
             out.append((r[:, 4].astype(np.int64), r[:, :4], r[:, 6]))
         return out
+
     return run
 
 
 PATCHES = (
     ("import torch\n", ""),
     ("x.clone() if isinstance(x, torch.Tensor) else np.copy(x)", "np.copy(x)"),
-    ("xywh = xyxy2xywh(xyxys)",
-     "xywh = np.asarray(xyxys, float).copy(); xywh[:, 2:] -= xywh[:, :2]"),
+    (
+        "xywh = xyxy2xywh(xyxys)",
+        "xywh = np.asarray(xyxys, float).copy(); xywh[:, 2:] -= xywh[:, :2]",
+    ),
     ("classes = clss.numpy()", "classes = np.asarray(clss)"),
     ("xyxys = xyxys.numpy()", "xyxys = np.asarray(xyxys)"),
     ("confs = confs.numpy()", "confs = np.asarray(confs)"),
@@ -123,8 +131,20 @@ PATCHES = (
 def _pip_download(cache: Path, requirement: str, filename_glob: str) -> Path:
     found = next(cache.glob(filename_glob), None)
     if found is None:
-        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d",
-                        str(cache), requirement], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "-q",
+                "-d",
+                str(cache),
+                requirement,
+            ],
+            check=True,
+        )
         found = next(cache.glob(filename_glob))
     return found
 
@@ -132,6 +152,7 @@ def _pip_download(cache: Path, requirement: str, filename_glob: str) -> Path:
 def roboflow_bytetrack(**params: float) -> Runner:
     def run(frames: list[Detections]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         from trackers import ByteTrackTracker
+
         tracker = ByteTrackTracker(**params)
         out = []
         for det in _sv_inputs(frames):
@@ -139,13 +160,17 @@ def roboflow_bytetrack(**params: float) -> Runner:
             keep = r.tracker_id >= 0
             out.append((r.tracker_id[keep].astype(np.int64), r.xyxy[keep], r.confidence[keep]))
         return out
+
     return run
 
 
 def _sv_inputs(frames: list[Detections]) -> list[object]:
     import supervision as sv
-    return [sv.Detections(xyxy=f.xyxy.astype(np.float32), confidence=f.confidence,
-                          class_id=f.class_id) for f in frames]
+
+    return [
+        sv.Detections(xyxy=f.xyxy.astype(np.float32), confidence=f.confidence, class_id=f.class_id)
+        for f in frames
+    ]
 
 
 def trackers(cache: Path) -> dict[str, Runner]:
@@ -157,12 +182,17 @@ def trackers(cache: Path) -> dict[str, Runner]:
         "original ByteTrack (bytetracker 0.3.2, patched)": original_bytetrack(cache),
         "Roboflow trackers 2.6.1 ByteTrack, defaults": roboflow_bytetrack(),
         "Roboflow trackers 2.6.1 ByteTrack, ByteTrack's thresholds": roboflow_bytetrack(
-            lost_track_buffer=30, track_activation_threshold=0.6, minimum_consecutive_frames=2,
-            minimum_iou_threshold=0.2, high_conf_det_threshold=0.5),
+            lost_track_buffer=30,
+            track_activation_threshold=0.6,
+            minimum_consecutive_frames=2,
+            minimum_iou_threshold=0.2,
+            high_conf_det_threshold=0.5,
+        ),
     }
 
 
 # --- data ----------------------------------------------------------------------------------
+
 
 def tud_sequences(cache: Path) -> dict[str, Scene]:
     """TUD ground truth from the motmetrics wheel, with simulated detections."""
@@ -175,8 +205,15 @@ def tud_sequences(cache: Path) -> dict[str, Scene]:
             gt = read_mot(path).per_frame()
             boxes = [g.xyxy.astype(np.float64) for g in gt]
             depths = [-b[:, 3] for b in boxes]  # lower bottom edge = nearer the camera
-            config = SceneConfig(width=640, height=480, size=(150, 300), noise=0.03,
-                                 miss_rate=0.05, fp_rate=0.3, seed=seed)
+            config = SceneConfig(
+                width=640,
+                height=480,
+                size=(150, 300),
+                noise=0.03,
+                miss_rate=0.05,
+                fp_rate=0.3,
+                seed=seed,
+            )
             dets = simulate_detector(boxes, depths, config, np.random.default_rng(seed))
             scenes[name] = Scene(dets, [g.track_id for g in gt], boxes)
     return scenes
@@ -184,11 +221,19 @@ def tud_sequences(cache: Path) -> dict[str, Scene]:
 
 SYNTHETIC = {
     "synthetic sparse": SceneConfig(frames=600, objects=15, fp_rate=0.5, seed=11),
-    "synthetic crowd": SceneConfig(frames=600, objects=60, size=(60, 200), speed=5.0,
-                                   fp_rate=2.0, seed=12),
-    "synthetic occlusion": SceneConfig(frames=600, objects=40, size=(100, 260),
-                                       occluded_low_score=0.9, occlusion=0.4, miss_rate=0.1,
-                                       fp_rate=1.0, seed=13),
+    "synthetic crowd": SceneConfig(
+        frames=600, objects=60, size=(60, 200), speed=5.0, fp_rate=2.0, seed=12
+    ),
+    "synthetic occlusion": SceneConfig(
+        frames=600,
+        objects=40,
+        size=(100, 260),
+        occluded_low_score=0.9,
+        occlusion=0.4,
+        miss_rate=0.1,
+        fp_rate=1.0,
+        seed=13,
+    ),
 }
 
 
@@ -201,22 +246,29 @@ def _table(rows: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]]) -> MotTab
 
 
 def gt_table(scene: Scene) -> MotTable:
-    return _table([(f + 1, ids.astype(np.int64), boxes, np.ones(len(ids)))
-                   for f, (ids, boxes) in enumerate(zip(scene.gt_ids, scene.gt_boxes))])
+    return _table(
+        [
+            (f + 1, ids.astype(np.int64), boxes, np.ones(len(ids)))
+            for f, (ids, boxes) in enumerate(zip(scene.gt_ids, scene.gt_boxes, strict=True))
+        ]
+    )
 
 
 # --- measurements --------------------------------------------------------------------------
 
-def accuracy(runners: dict[str, Runner],
-             scenes: dict[str, Scene]) -> dict[str, dict[str, dict[str, float | int]]]:
+
+def accuracy(
+    runners: dict[str, Runner], scenes: dict[str, Scene]
+) -> dict[str, dict[str, dict[str, float | int]]]:
     """Metrics per tracker and sequence."""
     report = {}
     for tracker, run in runners.items():
         data = {}
         for name, scene in scenes.items():
             out = run(scene.detections)
-            data[name] = prepare(gt_table(scene), _table([(f + 1, *o) for f, o in enumerate(out)]),
-                                 len(scene))
+            data[name] = prepare(
+                gt_table(scene), _table([(f + 1, *o) for f, o in enumerate(out)]), len(scene)
+            )
         report[tracker] = evaluate(data)
     return report
 
@@ -228,37 +280,44 @@ def sort_agreement(scenes: dict[str, Scene]) -> tuple[int, int, int]:
     for scene in scenes.values():
         mapping: dict[int, int] = {}
         for (ref_ids, ref_boxes, _), (our_ids, our_boxes, _) in zip(
-                abewley_sort(scene.detections), ours(SortTracker)(scene.detections)):
+            abewley_sort(scene.detections), ours(SortTracker)(scene.detections), strict=True
+        ):
             frames += 1
             if len(ref_ids) != len(our_ids):
                 differ += 1
                 continue
             if len(ref_ids):
                 nearest = iou_matrix(ref_boxes, our_boxes).argmax(axis=1)
-                for ref, our in zip(ref_ids.tolist(), our_ids[nearest].tolist()):
+                for ref, our in zip(ref_ids.tolist(), our_ids[nearest].tolist(), strict=True):
                     conflicts += mapping.setdefault(ref, our) != our
     return frames, differ, conflicts
 
 
 def throughput(cache: Path, repeats: int = 3) -> tuple[float, dict[str, float]]:
     """Frames/s of the update loop alone (inputs converted beforehand), best of ``repeats``."""
-    scene = make_scene(SceneConfig(frames=2000, objects=38, seed=5, fp_rate=0.5,
-                                   size=(40, 120)))
+    scene = make_scene(SceneConfig(frames=2000, objects=38, seed=5, fp_rate=0.5, size=(40, 120)))
     scene_frames = [Detections(d.xyxy, d.confidence, d.class_id) for d in scene.detections]
     per_frame = float(np.mean([len(f) for f in scene_frames]))
     from sort_tracker.sort import Sort
     from trackers import ByteTrackTracker
+
     original_bytetrack(cache)
     from bytetracker import BYTETracker
-    byte_in = [np.concatenate([f.xyxy, f.confidence[:, None], f.class_id[:, None]], axis=1)
-               .astype(np.float64) for f in scene_frames]
+
+    byte_in = [
+        np.concatenate([f.xyxy, f.confidence[:, None], f.class_id[:, None]], axis=1).astype(
+            np.float64
+        )
+        for f in scene_frames
+    ]
     sort_in, sv_in = _sort_inputs(scene_frames), _sv_inputs(scene_frames)
     loops: dict[str, Callable[[], None]] = {
         "gstreamed SORT": lambda: _loop(SortTracker(), scene_frames),
         "abewley/sort (sort-tracker-py 1.0.2)": lambda: _loop(Sort(), sort_in),
         "gstreamed ByteTrack": lambda: _loop(ByteTracker(), scene_frames),
-        "original ByteTrack (bytetracker 0.3.2, patched)":
-            lambda: _loop(BYTETracker(0.5, 30, 0.8, 30), byte_in, None),
+        "original ByteTrack (bytetracker 0.3.2, patched)": lambda: _loop(
+            BYTETracker(0.5, 30, 0.8, 30), byte_in, None
+        ),
         "Roboflow trackers 2.6.1 ByteTrack, defaults": lambda: _loop(ByteTrackTracker(), sv_in),
     }
     fps = {}
@@ -279,16 +338,26 @@ def _timed(fn: Callable[[], None]) -> float:
     return time.perf_counter() - start
 
 
-def markdown(report: dict[str, dict[str, dict[str, float | int]]], per_frame: float,
-             fps: dict[str, float]) -> str:
-    lines = ["| tracker | sequence | HOTA | MOTA | IDF1 | IDSW | FP | FN |",
-             "|---|---|---:|---:|---:|---:|---:|---:|"]
+def markdown(
+    report: dict[str, dict[str, dict[str, float | int]]], per_frame: float, fps: dict[str, float]
+) -> str:
+    lines = [
+        "| tracker | sequence | HOTA | MOTA | IDF1 | IDSW | FP | FN |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
     for tracker, seqs in report.items():
         for seq, m in seqs.items():
-            lines.append(f"| {tracker} | {seq} | {100 * m['HOTA']:.1f} | {100 * m['MOTA']:.1f} "
-                         f"| {100 * m['IDF1']:.1f} | {m['IDSW']} | {m['FP']} | {m['FN']} |")
-    lines += ["", f"Update throughput, {per_frame:.1f} detections per frame on average:", "",
-              "| tracker | frames/s |", "|---|---:|"]
+            lines.append(
+                f"| {tracker} | {seq} | {100 * m['HOTA']:.1f} | {100 * m['MOTA']:.1f} "
+                f"| {100 * m['IDF1']:.1f} | {m['IDSW']} | {m['FP']} | {m['FN']} |"
+            )
+    lines += [
+        "",
+        f"Update throughput, {per_frame:.1f} detections per frame on average:",
+        "",
+        "| tracker | frames/s |",
+        "|---|---:|",
+    ]
     lines += [f"| {name} | {value:,.0f} |" for name, value in fps.items()]
     return "\n".join(lines) + "\n"
 
@@ -296,19 +365,27 @@ def markdown(report: dict[str, dict[str, dict[str, float | int]]], per_frame: fl
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--markdown", type=Path, help="also write the tables as Markdown")
-    parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "gst-bench",
-                        help="where the motmetrics wheel is downloaded and unpacked")
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "gst-bench",
+        help="where the motmetrics wheel is downloaded and unpacked",
+    )
     args = parser.parse_args()
     args.cache.mkdir(parents=True, exist_ok=True)
     scenes = tud_sequences(args.cache)
     scenes.update({name: make_scene(config) for name, config in SYNTHETIC.items()})
     for name, scene in scenes.items():
-        print(f"{name}: {len(scene)} frames, "
-              f"{np.mean([len(g) for g in scene.gt_ids]):.1f} objects/frame, "
-              f"{np.mean([len(d) for d in scene.detections]):.1f} detections/frame")
+        print(
+            f"{name}: {len(scene)} frames, "
+            f"{np.mean([len(g) for g in scene.gt_ids]):.1f} objects/frame, "
+            f"{np.mean([len(d) for d in scene.detections]):.1f} detections/frame"
+        )
     frames, differ, conflicts = sort_agreement(scenes)
-    print(f"SORT vs abewley/sort: {frames} frames, {differ} with a different number of "
-          f"reported tracks, {conflicts} id conflicts")
+    print(
+        f"SORT vs abewley/sort: {frames} frames, {differ} with a different number of "
+        f"reported tracks, {conflicts} id conflicts"
+    )
     report = accuracy(trackers(args.cache), scenes)
     per_frame, fps = throughput(args.cache)
     text = markdown(report, per_frame, fps)

@@ -12,6 +12,7 @@ The Python API::
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import importlib
 import os
@@ -27,15 +28,13 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 # unwind through libunwind's _Unwind_Resume and abort the process instead of raising. Loading
 # libgcc_s globally first keeps the C++ runtime's own unwinder in front. Import gstreamed
 # before gi to get this.
-try:
+with contextlib.suppress(OSError):  # not a glibc system: nothing to do
     ctypes.CDLL("libgcc_s.so.1", mode=ctypes.RTLD_GLOBAL)
-except OSError:  # not a glibc system: nothing to do
-    pass
 
 __version__ = "0.1.0"
 
-from gstreamed.detect.detections import Detections  # noqa: E402
-from gstreamed.errors import GstreamedError  # noqa: E402
+from gstreamed.detect.detections import Detections
+from gstreamed.errors import GstreamedError
 
 # Heavier parts load on first use, so `import gstreamed` stays cheap.
 _LAZY = {

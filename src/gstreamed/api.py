@@ -11,8 +11,9 @@ from gstreamed.detect.detector import Detector
 from gstreamed.timing import Timings
 
 
-def load_detector(model: str | Path | None = None, backend: str = "ort", device: str = "cpu",
-                  **options: Any) -> Detector:
+def load_detector(
+    model: str | Path | None = None, backend: str = "ort", device: str = "cpu", **options: Any
+) -> Detector:
     """A `Detector` for ``model`` (default: $GSTREAMED_MODEL or the cached default model).
 
     ``options`` go to `Detector` (conf, iou, classes, max_det).
@@ -20,11 +21,19 @@ def load_detector(model: str | Path | None = None, backend: str = "ort", device:
     return Detector(load_backend(resolve_model(model), backend, device), **options)
 
 
-def process_file(source: str | Path, output: str | Path | None = None, *,
-                 detector: Detector | None = None, model: str | Path | None = None,
-                 json: str | Path | None = None, mot: str | Path | None = None,
-                 tracker: str | None = "sort", tracker_params: dict[str, Any] | None = None,
-                 force: bool = False, **detector_options: Any) -> Any:
+def process_file(
+    source: str | Path,
+    output: str | Path | None = None,
+    *,
+    detector: Detector | None = None,
+    model: str | Path | None = None,
+    json: str | Path | None = None,
+    mot: str | Path | None = None,
+    tracker: str | None = "sort",
+    tracker_params: dict[str, Any] | None = None,
+    force: bool = False,
+    **detector_options: Any,
+) -> Any:
     """Detect (and track, unless ``tracker=None``) objects in a video or image file, URI or
     camera, writing the annotated media (default: the CLI's naming) and optional JSON Lines /
     MOTChallenge results. Returns the run's `RunResult` (frames, seconds, timings).
@@ -33,8 +42,11 @@ def process_file(source: str | Path, output: str | Path | None = None, *,
     from gstreamed.track import create_tracker
 
     src = classify(str(source))
-    outputs = Outputs(media=Path(output) if output is not None else src.default_output,
-                      json=Path(json) if json else None, mot=Path(mot) if mot else None)
+    outputs = Outputs(
+        media=Path(output) if output is not None else src.default_output,
+        json=Path(json) if json else None,
+        mot=Path(mot) if mot else None,
+    )
     outputs.check(force)
     if detector is None:
         detector = load_detector(model, **detector_options)

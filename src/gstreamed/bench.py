@@ -134,8 +134,14 @@ class Report:
     rows: list[Row]
 
     def to_json(self) -> str:
-        return json.dumps({"machine": self.machine, "config": self.config,
-                           "rows": [row.to_dict() for row in self.rows]}, indent=2)
+        return json.dumps(
+            {
+                "machine": self.machine,
+                "config": self.config,
+                "rows": [row.to_dict() for row in self.rows],
+            },
+            indent=2,
+        )
 
     def to_markdown(self) -> str:
         return render_markdown(self)
@@ -164,7 +170,7 @@ def forward_samples(backend: Backend, batch: int, calls: int, warmup: int) -> li
                 start = time.perf_counter()
                 backend.forward(tensor)
                 samples.append(time.perf_counter() - start)
-        except BaseException as exc:  # noqa: BLE001 — re-raised on the calling thread
+        except BaseException as exc:
             failure.append(exc)
 
     worker = threading.Thread(target=loop, name="bench-forward")
@@ -180,8 +186,9 @@ def forward_only(backend: Backend, batch: int, calls: int, warmup: int) -> Stat:
     return Stat.of(forward_samples(backend, batch, calls, warmup))
 
 
-def batch_results(backend: Backend, batches: Sequence[int], frames: int, warmup: int,
-                  single: Stat | None = None) -> list[BatchResult]:
+def batch_results(
+    backend: Backend, batches: Sequence[int], frames: int, warmup: int, single: Stat | None = None
+) -> list[BatchResult]:
     """Forward time per frame for each batch size the backend accepts; ``single`` is an
     already measured batch-1 statistic to reuse."""
     results = []
@@ -189,8 +196,9 @@ def batch_results(backend: Backend, batches: Sequence[int], frames: int, warmup:
         if batch == 1 and single is not None:
             results.append(BatchResult(1, single))
         elif batch > backend.max_batch:
-            results.append(BatchResult(batch, skipped=f"model batch dimension is fixed to "
-                                                      f"{backend.max_batch}"))
+            results.append(
+                BatchResult(batch, skipped=f"model batch dimension is fixed to {backend.max_batch}")
+            )
         else:
             calls = max(3, frames // batch)
             stat = forward_only(backend, batch, calls, max(1, warmup // batch))
@@ -200,8 +208,11 @@ def batch_results(backend: Backend, batches: Sequence[int], frames: int, warmup:
 
 def window_stats(timings: Timings, start: int, count: int) -> dict[str, Stat]:
     """Median/p90 of each recorded stage over frames ``start`` .. ``start + count - 1``."""
-    return {stage: Stat.of(values[start:start + count])
-            for stage, values in timings.samples.items() if values[start:start + count]}
+    return {
+        stage: Stat.of(values[start : start + count])
+        for stage, values in timings.samples.items()
+        if values[start : start + count]
+    }
 
 
 class FrameClock(Progress):
@@ -251,9 +262,15 @@ def limit_frames(job: Any, limit: int) -> dict[str, str]:
     return described
 
 
-def pipeline_run(detector: Detector, clip: Path, frames: int, warmup: int,
-                 make_tracker: Callable[[float | None], Tracker] | None,
-                 encoder_preset: str, workdir: Path) -> tuple[float, dict[str, Stat], int, str]:
+def pipeline_run(
+    detector: Detector,
+    clip: Path,
+    frames: int,
+    warmup: int,
+    make_tracker: Callable[[float | None], Tracker] | None,
+    encoder_preset: str,
+    workdir: Path,
+) -> tuple[float, dict[str, Stat], int, str]:
     """Run the CLI pipeline on ``clip`` for ``warmup + frames`` frames, writing a real file.
 
     Returns (end-to-end FPS after warm-up, stage stats over the same frames, frames measured,
@@ -263,8 +280,9 @@ def pipeline_run(detector: Detector, clip: Path, frames: int, warmup: int,
 
     detector.timings = Timings()
     clock = FrameClock()
-    outputs = Outputs(media=workdir / f"bench-{detector.backend.name}.mkv",
-                      encoder_preset=encoder_preset)
+    outputs = Outputs(
+        media=workdir / f"bench-{detector.backend.name}.mkv", encoder_preset=encoder_preset
+    )
     job = Job(classify(str(clip)), detector, outputs, make_tracker, clock)
     described = limit_frames(job, warmup + frames)
     result = job.run()
@@ -273,10 +291,15 @@ def pipeline_run(detector: Detector, clip: Path, frames: int, warmup: int,
     start = min(warmup, max(result.frames - 1, 0))
     measured = min(frames, result.frames - start)
     if measured < 2:
-        raise GstreamedError(f"{clip}: only {result.frames} frames decoded; need more than "
-                             f"--warmup ({warmup}) + 1")
-    return (clock.fps(start, measured), window_stats(detector.timings, start, measured),
-            measured, described.get("video", ""))
+        raise GstreamedError(
+            f"{clip}: only {result.frames} frames decoded; need more than --warmup ({warmup}) + 1"
+        )
+    return (
+        clock.fps(start, measured),
+        window_stats(detector.timings, start, measured),
+        measured,
+        described.get("video", ""),
+    )
 
 
 def detector_run(detector: Detector, frames: int, warmup: int) -> dict[str, Stat]:
@@ -289,23 +312,26 @@ def detector_run(detector: Detector, frames: int, warmup: int) -> dict[str, Stat
     return window_stats(detector.timings, warmup, frames)
 
 
-def generate_clip(path: Path, frames: int, size: tuple[int, int] = CLIP_SIZE,
-                  fps: int = CLIP_FPS) -> Path:
+def generate_clip(
+    path: Path, frames: int, size: tuple[int, int] = CLIP_SIZE, fps: int = CLIP_FPS
+) -> Path:
     """Write an H.264 MP4 test clip (moving ball on videotestsrc) of ``frames`` frames."""
     from gstreamed.gst import Gst
     from gstreamed.gst.pipeline import make, mp4_pipeline, play
 
     width, height = size
-    caps = Gst.Caps.from_string(f"video/x-raw,format=I420,width={width},height={height},"
-                                f"framerate={fps}/1")
+    caps = Gst.Caps.from_string(
+        f"video/x-raw,format=I420,width={width},height={height},framerate={fps}/1"
+    )
     source = make("videotestsrc", num_buffers=frames)
     Gst.util_set_object_arg(source, "pattern", "ball")
     play(mp4_pipeline(path, source, make("capsfilter", caps=caps), keyframe_every=fps), str(path))
     return path
 
 
-def open_backend(name: str, device: str, model: Path, threads: int | None,
-                 half: bool) -> Backend | str:
+def open_backend(
+    name: str, device: str, model: Path, threads: int | None, half: bool
+) -> Backend | str:
     """The loaded backend, or the reason it cannot run here."""
     from gstreamed.backends import load_backend
 
@@ -330,14 +356,14 @@ def cuda_unavailable(backend: str) -> str | None:
     """Why ``backend`` cannot use CUDA on this machine, or None when it can (the backend
     module's own answer, the one its CPU fallback warning gives)."""
     if backend == "ort":
-        from gstreamed.backends import onnx
+        from gstreamed.backends import ort
 
-        return onnx.cuda_unavailable()
+        return ort.cuda_unavailable()
     try:
-        from gstreamed.backends import torch as torch_backend
+        from gstreamed.backends import pytorch
     except GstreamedError:  # raised for a missing PyTorch
         return "torch not installed"
-    return torch_backend.cuda_unavailable()
+    return pytorch.cuda_unavailable()
 
 
 def pick_model(backend: str, models: Sequence[Path]) -> Path | None:
@@ -346,17 +372,24 @@ def pick_model(backend: str, models: Sequence[Path]) -> Path | None:
     return next((m for m in models if m.suffix.lower() in suffixes), None)
 
 
-def bench_row(settings: Settings, backend_name: str, device: str, clip: Path | None,
-              make_tracker: Callable[[float | None], Tracker] | None,
-              workdir: Path) -> tuple[Row, str]:
+def bench_row(
+    settings: Settings,
+    backend_name: str,
+    device: str,
+    clip: Path | None,
+    make_tracker: Callable[[float | None], Tracker] | None,
+    workdir: Path,
+) -> tuple[Row, str]:
     """Measure one backend on one device; returns the row and the clip's description."""
     from gstreamed.detect.detector import Detector
 
     row = Row(backend_name, device)
     model = pick_model(backend_name, settings.models)
     if model is None:
-        row.skipped = (f"no {'/'.join(MODEL_SUFFIXES.get(backend_name, ('?',)))} model given "
-                       f"(--model/--torch-model)")
+        row.skipped = (
+            f"no {'/'.join(MODEL_SUFFIXES.get(backend_name, ('?',)))} model given "
+            f"(--model/--torch-model)"
+        )
         return row, ""
     row.model = model.name
     backend = open_backend(backend_name, device, model, settings.threads, settings.half)
@@ -372,20 +405,29 @@ def bench_row(settings: Settings, backend_name: str, device: str, clip: Path | N
     video = ""
     if settings.pipeline and clip is not None:
         row.pipeline_fps, row.stages, row.pipeline_frames, video = pipeline_run(
-            detector, clip, settings.frames, settings.warmup, make_tracker,
-            settings.encoder_preset, workdir)
+            detector,
+            clip,
+            settings.frames,
+            settings.warmup,
+            make_tracker,
+            settings.encoder_preset,
+            workdir,
+        )
     else:
         row.stages = detector_run(detector, settings.frames, settings.warmup)
     samples += forward_samples(backend, 1, settings.frames - half, 0)
     row.forward_only = Stat.of(samples)
-    row.batches = batch_results(backend, settings.batches, settings.frames, settings.warmup,
-                                row.forward_only)
+    row.batches = batch_results(
+        backend, settings.batches, settings.frames, settings.warmup, row.forward_only
+    )
     return row, video
 
 
-def run_bench(settings: Settings,
-              make_tracker: Callable[[float | None], Tracker] | None = None,
-              echo: Callable[[str], None] | None = None) -> Report:
+def run_bench(
+    settings: Settings,
+    make_tracker: Callable[[float | None], Tracker] | None = None,
+    echo: Callable[[str], None] | None = None,
+) -> Report:
     """Measure every backend × device of ``settings``; ``echo`` gets progress lines."""
     rows = []
     videos: set[str] = set()
@@ -393,27 +435,34 @@ def run_bench(settings: Settings,
         workdir = Path(tmp)
         clip = settings.clip
         if settings.pipeline and clip is None:
-            clip = generate_clip(workdir / "bench-1280x720.mp4",
-                                 settings.frames + settings.warmup + 1)
+            clip = generate_clip(
+                workdir / "bench-1280x720.mp4", settings.frames + settings.warmup + 1
+            )
         for backend_name in settings.backends:
             for device in settings.devices:
                 if echo:
                     echo(f"bench: {backend_name} on {device} ...")
-                row, video = bench_row(settings, backend_name, device, clip, make_tracker,
-                                       workdir)
+                row, video = bench_row(settings, backend_name, device, clip, make_tracker, workdir)
                 rows.append(row)
                 if video:
                     videos.add(video)
     config = {
         "models": [str(m) for m in settings.models],
         "input_size": input_size(settings.models),
-        "clip": str(settings.clip) if settings.clip else
-        (f"generated videotestsrc ball, {CLIP_SIZE[0]}x{CLIP_SIZE[1]} @ {CLIP_FPS} fps"
-         if settings.pipeline else "none (no pipeline)"),
+        "clip": str(settings.clip)
+        if settings.clip
+        else (
+            f"generated videotestsrc ball, {CLIP_SIZE[0]}x{CLIP_SIZE[1]} @ {CLIP_FPS} fps"
+            if settings.pipeline
+            else "none (no pipeline)"
+        ),
         "video": ", ".join(sorted(videos)),
-        "frames": settings.frames, "warmup": settings.warmup,
-        "batches": list(settings.batches), "threads": settings.threads,
-        "half": settings.half, "pipeline": settings.pipeline,
+        "frames": settings.frames,
+        "warmup": settings.warmup,
+        "batches": list(settings.batches),
+        "threads": settings.threads,
+        "half": settings.half,
+        "pipeline": settings.pipeline,
         "encoder": f"x264enc speed-preset={settings.encoder_preset}",
         "detection": settings.detection,
     }
@@ -430,9 +479,11 @@ def input_size(models: Sequence[Path]) -> str:
     try:
         import onnx
 
-        props = {p.key: p.value for p in onnx.load(str(onnx_model), load_external_data=False)
-                 .metadata_props}
-    except Exception:  # noqa: BLE001 — a best-effort description only
+        props = {
+            p.key: p.value
+            for p in onnx.load(str(onnx_model), load_external_data=False).metadata_props
+        }
+    except Exception:
         return ""
     size = parse_imgsz(props.get("imgsz"))
     return f"{size[0]}x{size[1]}" if size else ""
@@ -463,8 +514,7 @@ def machine_info() -> dict[str, Any]:
     if info["torch"]:
         import torch
 
-        info["cuda_device"] = torch.cuda.get_device_name(0) if torch.cuda.is_available() \
-            else None
+        info["cuda_device"] = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
     return info
 
 
@@ -507,63 +557,91 @@ def _fps(value: float | None) -> str:
 
 def efficiency_lines(report: Report) -> list[str]:
     """One prominent line per measured row: efficiency and the two FPS it comes from."""
-    return [f"**pipeline efficiency {row.backend}/{row.device}: {row.efficiency:.2f}** "
-            f"(end-to-end {row.pipeline_fps:.1f} FPS / forward-only "
-            f"{row.forward_only.fps:.1f} FPS)"  # type: ignore[union-attr]
-            for row in report.rows if row.efficiency is not None]
+    return [
+        f"**pipeline efficiency {row.backend}/{row.device}: {row.efficiency:.2f}** "
+        f"(end-to-end {row.pipeline_fps:.1f} FPS / forward-only "
+        f"{row.forward_only.fps:.1f} FPS)"  # type: ignore[union-attr]
+        for row in report.rows
+        if row.efficiency is not None
+    ]
 
 
 def render_markdown(report: Report) -> str:
     """The report as Markdown: summary, stage medians/p90, batch scaling, machine."""
     m, c = report.machine, report.config
-    stage_names = [s for s in STAGES if any(s in r.stages for r in report.rows)] or \
-        ["preprocess", "forward", "postprocess"]
+    stage_names = [s for s in STAGES if any(s in r.stages for r in report.rows)] or [
+        "preprocess",
+        "forward",
+        "postprocess",
+    ]
     summary, stages, batch_rows = [], [], []
     batches = list(c["batches"])
     for row in report.rows:
         head = [row.backend, row.device]
         if row.skipped:
-            summary.append(head + [f"skipped: {row.skipped}", "", "", ""])
+            summary.append([*head, f"skipped: {row.skipped}", "", "", ""])
             continue
-        summary.append(head + [_fps(row.forward_only.fps if row.forward_only else None),
-                               _fps(row.pipeline_fps),
-                               f"**{row.efficiency:.2f}**" if row.efficiency else "–",
-                               str(row.pipeline_frames or "–")])
-        stages.append(head + [_ms(row.stages.get(s)) for s in stage_names]
-                      + [_ms(row.forward_only)])
-        batch_rows.append(head + [
-            f"skipped: {b.skipped}" if b.skipped else
-            f"{b.per_frame.median_ms:.2f} ({b.per_frame.fps:.1f} FPS)"  # type: ignore[union-attr]
-            for b in row.batches])
+        summary.append(
+            [
+                *head,
+                _fps(row.forward_only.fps if row.forward_only else None),
+                _fps(row.pipeline_fps),
+                f"**{row.efficiency:.2f}**" if row.efficiency else "–",
+                str(row.pipeline_frames or "–"),
+            ]
+        )
+        stages.append(
+            head + [_ms(row.stages.get(s)) for s in stage_names] + [_ms(row.forward_only)]
+        )
+        batch_rows.append(
+            head
+            + [
+                f"skipped: {b.skipped}"
+                if b.skipped
+                else f"{b.per_frame.median_ms:.2f} ({b.per_frame.fps:.1f} FPS)"  # type: ignore[union-attr]
+                for b in row.batches
+            ]
+        )
     where = "in the pipeline" if c["pipeline"] else "detector loop on a synthetic frame"
     parts = [
         f"# gstreamed bench, {m['date']}",
         "",
         f"- machine: {m['cpu']}, {m['cores']} cores, load average {m['load_avg']}"
         + (f", GPU {m['cuda_device']}" if m.get("cuda_device") else ""),
-        (f"- software: onnxruntime {m['onnxruntime']}, torch {m['torch']}, "
-         f"GStreamer {m['gstreamer']}, OpenCV {m['cv2']}, numpy {m['numpy']}, "
-         f"Python {m['python']}"),
+        (
+            f"- software: onnxruntime {m['onnxruntime']}, torch {m['torch']}, "
+            f"GStreamer {m['gstreamer']}, OpenCV {m['cv2']}, numpy {m['numpy']}, "
+            f"Python {m['python']}"
+        ),
         f"- model: {', '.join(Path(p).name for p in c['models'])}"
         + (f" (input {c['input_size']})" if c["input_size"] else ""),
         f"- clip: {c['clip']}" + (f" ({c['video']})" if c["video"] else ""),
-        (f"- {c['frames']} frames measured after {c['warmup']} warm-up; threads "
-         f"{c['threads'] or 'backend default'}; {c['encoder']}"),
+        (
+            f"- {c['frames']} frames measured after {c['warmup']} warm-up; threads "
+            f"{c['threads'] or 'backend default'}; {c['encoder']}"
+        ),
         "",
         *efficiency_lines(report),
         "",
         "## Throughput",
         "",
-        md_table(["backend", "device", "forward-only FPS", "end-to-end FPS",
-                  "efficiency", "frames"], summary),
+        md_table(
+            ["backend", "device", "forward-only FPS", "end-to-end FPS", "efficiency", "frames"],
+            summary,
+        ),
         "",
         f"## Stages, ms median / p90 ({where})",
         "",
-        md_table(["backend", "device"] + [STAGE_LABELS[s] for s in stage_names]
-                 + ["forward only"], stages),
+        md_table(
+            ["backend", "device"] + [STAGE_LABELS[s] for s in stage_names] + ["forward only"],
+            stages,
+        ),
     ]
     if batch_rows:
-        parts += ["", "## Forward pass per frame by batch size, ms (FPS)", "",
-                  md_table(["backend", "device"] + [f"batch {b}" for b in batches],
-                           batch_rows)]
+        parts += [
+            "",
+            "## Forward pass per frame by batch size, ms (FPS)",
+            "",
+            md_table(["backend", "device"] + [f"batch {b}" for b in batches], batch_rows),
+        ]
     return "\n".join(parts) + "\n"

@@ -6,7 +6,7 @@ import argparse
 import importlib
 import logging
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from gstreamed import __version__
 from gstreamed.commands import SUBCOMMANDS
@@ -20,10 +20,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gstreamed",
         description="YOLO object detection and tracking in GStreamer pipelines. "
-                    "'gstreamed INPUT' is short for 'gstreamed run INPUT'.")
+        "'gstreamed INPUT' is short for 'gstreamed run INPUT'.",
+    )
     parser.add_argument("--version", action="version", version=f"gstreamed {__version__}")
-    parser.add_argument("-v", "--verbose", action="count", default=0,
-                        help="more log output (-vv for debug)")
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in SUBCOMMANDS:
         module = importlib.import_module(f"gstreamed.commands.{name}")
@@ -39,7 +41,7 @@ def _normalise(argv: list[str]) -> list[str]:
         if arg.startswith("-"):
             continue
         if arg not in SUBCOMMANDS:
-            argv = argv[:index] + ["run"] + argv[index:]
+            argv = [*argv[:index], "run", *argv[index:]]
         return argv
     return argv
 

@@ -10,8 +10,9 @@ from typing import TextIO
 class Progress:
     """Prints a progress line; redrawn in place on a terminal, every ``every`` s otherwise."""
 
-    def __init__(self, stream: TextIO | None = None, every: float = 0.5,
-                 enabled: bool = True) -> None:
+    def __init__(
+        self, stream: TextIO | None = None, every: float = 0.5, enabled: bool = True
+    ) -> None:
         self.stream = stream or sys.stderr
         self.tty = self.stream.isatty()
         self.every = every if self.tty else max(every, 5.0)
@@ -41,8 +42,9 @@ class Progress:
     def tick(self, force: bool = False) -> None:
         """Print the current state if a frame is done and it is time to (or ``force``)."""
         now = time.perf_counter()
-        if not self.enabled or (not force and (self.started is None
-                                               or now - self._last < self.every)):
+        if not self.enabled or (
+            not force and (self.started is None or now - self._last < self.every)
+        ):
             return  # nothing to show before the first frame, or too soon
         self._last = now
         if self.tty:

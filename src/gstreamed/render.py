@@ -9,12 +9,31 @@ from gstreamed.detect.detections import NO_TRACK, Detections
 
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 # A fixed, high-contrast palette (Ultralytics' colours, RGB); indexed by track id or class id.
-PALETTE = np.array([
-    (255, 56, 56), (255, 157, 151), (255, 112, 31), (255, 178, 29), (207, 210, 49),
-    (72, 249, 10), (146, 204, 23), (61, 219, 134), (26, 147, 52), (0, 212, 187),
-    (44, 153, 168), (0, 194, 255), (52, 69, 147), (100, 115, 255), (0, 24, 236),
-    (132, 56, 255), (82, 0, 133), (203, 56, 255), (255, 149, 200), (255, 55, 199),
-], dtype=np.uint8)
+PALETTE = np.array(
+    [
+        (255, 56, 56),
+        (255, 157, 151),
+        (255, 112, 31),
+        (255, 178, 29),
+        (207, 210, 49),
+        (72, 249, 10),
+        (146, 204, 23),
+        (61, 219, 134),
+        (26, 147, 52),
+        (0, 212, 187),
+        (44, 153, 168),
+        (0, 194, 255),
+        (52, 69, 147),
+        (100, 115, 255),
+        (0, 24, 236),
+        (132, 56, 255),
+        (82, 0, 133),
+        (203, 56, 255),
+        (255, 149, 200),
+        (255, 55, 199),
+    ],
+    dtype=np.uint8,
+)
 
 
 def label_of(detections: Detections, row: int, show_conf: bool = True) -> str:
@@ -28,8 +47,13 @@ def label_of(detections: Detections, row: int, show_conf: bool = True) -> str:
     return " ".join(parts)
 
 
-def draw(frame: np.ndarray, detections: Detections, thickness: int | None = None,
-         font_scale: float | None = None, show_conf: bool = True) -> np.ndarray:
+def draw(
+    frame: np.ndarray,
+    detections: Detections,
+    thickness: int | None = None,
+    font_scale: float | None = None,
+    show_conf: bool = True,
+) -> np.ndarray:
     """Draw boxes and labels on an HxWx3 uint8 RGB frame in place and return it.
 
     Line width and text size follow the frame size unless given.
@@ -45,13 +69,21 @@ def draw(frame: np.ndarray, detections: Detections, thickness: int | None = None
         if key == NO_TRACK:
             key = int(detections.class_id[row])
         color = tuple(int(c) for c in PALETTE[key % len(PALETTE)])
-        x1, y1, x2, y2 = (int(round(float(v))) for v in detections.xyxy[row])
+        x1, y1, x2, y2 = (round(float(v)) for v in detections.xyxy[row])
         cv2.rectangle(frame, (x1, y1), (x2, y2), color, thickness, cv2.LINE_8)
         text = label_of(detections, row, show_conf)
         (tw, th), base = cv2.getTextSize(text, FONT, font_scale, text_thickness)
         top = y1 - th - base - 2 if y1 - th - base - 2 >= 0 else y1  # inside the box at the top
         left = max(0, min(x1, w - tw - 2))  # keep the label on the frame
         cv2.rectangle(frame, (left, top), (left + tw + 2, top + th + base + 2), color, cv2.FILLED)
-        cv2.putText(frame, text, (left + 1, top + th + 1), FONT, font_scale, (255, 255, 255),
-                    text_thickness, cv2.LINE_AA)
+        cv2.putText(
+            frame,
+            text,
+            (left + 1, top + th + 1),
+            FONT,
+            font_scale,
+            (255, 255, 255),
+            text_thickness,
+            cv2.LINE_AA,
+        )
     return frame

@@ -5,15 +5,30 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from types import TracebackType
-from typing import IO
+from typing import IO, Protocol
 
 from gstreamed.detect.detections import Detections
 
 
 def frame_record(frame: int, pts: float | None, detections: Detections) -> dict[str, object]:
     """The JSON object of one frame: ``{"frame", "pts", "detections": [...]}``."""
-    return {"frame": frame, "pts": None if pts is None else round(pts, 6),
-            "detections": detections.to_records()}
+    return {
+        "frame": frame,
+        "pts": None if pts is None else round(pts, 6),
+        "detections": detections.to_records(),
+    }
+
+
+class ResultWriter(Protocol):
+    """A per-frame results file (JSON Lines, MOTChallenge): one ``write`` per frame."""
+
+    def write(self, frame: int, pts: float | None, detections: Detections) -> None:
+        """Append the results of one frame (0-based index, pts in seconds or None)."""
+        ...
+
+    def close(self) -> None:
+        """Flush and close the file."""
+        ...
 
 
 class JsonlWriter:
@@ -31,9 +46,13 @@ class JsonlWriter:
     def close(self) -> None:
         self._file.close()
 
-    def __enter__(self) -> "JsonlWriter":
+    def __enter__(self) -> JsonlWriter:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.close()

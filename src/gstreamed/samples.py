@@ -49,19 +49,28 @@ class Sprite:
 def _sprite_images(height: int) -> list[np.ndarray]:
     """The sample photos scaled to about a third of the frame height (RGB)."""
     spec = importlib.util.find_spec("skimage")
-    folder = Path(spec.submodule_search_locations[0]) / "data" if spec and \
-        spec.submodule_search_locations else None
+    folder = (
+        Path(spec.submodule_search_locations[0]) / "data"
+        if spec and spec.submodule_search_locations
+        else None
+    )
     images = []
     for name in SPRITE_FILES:
         bgr = cv2.imread(str(folder / name)) if folder else None
         if bgr is None:
             continue
         scale = height * 0.38 / bgr.shape[0]
-        images.append(cv2.cvtColor(cv2.resize(bgr, None, fx=scale, fy=scale,
-                                              interpolation=cv2.INTER_AREA), cv2.COLOR_BGR2RGB))
+        images.append(
+            cv2.cvtColor(
+                cv2.resize(bgr, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA),
+                cv2.COLOR_BGR2RGB,
+            )
+        )
     if not images:
-        log.warning("scikit-image's sample photos are not installed; the demo clip shows "
-                    "plain shapes, which a COCO model will not detect (pip install '.[demo]')")
+        log.warning(
+            "scikit-image's sample photos are not installed; the demo clip shows "
+            "plain shapes, which a COCO model will not detect (pip install '.[demo]')"
+        )
         side = height // 4
         for color in ((220, 60, 60), (60, 160, 220), (240, 200, 40)):
             images.append(np.full((side, side, 3), color, np.uint8))
@@ -73,8 +82,13 @@ def _background(width: int, height: int) -> np.ndarray:
     frame = np.empty((height, width, 3), np.uint8)
     frame[:] = np.linspace(150, 90, height, dtype=np.uint8)[:, None, None]
     for x in range(0, width, width // 8):
-        cv2.rectangle(frame, (x, height * 3 // 4), (x + width // 16, height * 3 // 4 + 6),
-                      (235, 235, 235), cv2.FILLED)
+        cv2.rectangle(
+            frame,
+            (x, height * 3 // 4),
+            (x + width // 16, height * 3 // 4 + 6),
+            (235, 235, 235),
+            cv2.FILLED,
+        )
     return frame
 
 
@@ -88,8 +102,11 @@ def frames(width: int, height: int, count: int) -> list[np.ndarray]:
         x = (width - w) * (index / max(1, len(images) - 1))
         y = (height - h) * rng.uniform(0.1, 0.9)
         speed = width / 120
-        sprites.append(Sprite(image, x, y, speed * (1 if index % 2 == 0 else -1),
-                              speed * rng.uniform(-0.3, 0.3)))
+        sprites.append(
+            Sprite(
+                image, x, y, speed * (1 if index % 2 == 0 else -1), speed * rng.uniform(-0.3, 0.3)
+            )
+        )
     background = _background(width, height)
     out = []
     for _ in range(count):
@@ -97,18 +114,20 @@ def frames(width: int, height: int, count: int) -> list[np.ndarray]:
         for sprite in sprites:
             h, w = sprite.image.shape[:2]
             x, y = int(sprite.x), int(sprite.y)
-            frame[y:y + h, x:x + w] = sprite.image
+            frame[y : y + h, x : x + w] = sprite.image
             sprite.step(width, height)
         out.append(frame)
     return out
 
 
-def write_clip(path: Path, width: int = 960, height: int = 540, fps: int = 25,
-               seconds: float = 6.0) -> Path:
+def write_clip(
+    path: Path, width: int = 960, height: int = 540, fps: int = 25, seconds: float = 6.0
+) -> Path:
     """Encode the sample scene as H.264 in MP4 through a GStreamer pipeline."""
     pictures = frames(width, height, int(fps * seconds))
-    caps = Gst.Caps.from_string(f"video/x-raw,format=RGB,width={width},height={height},"
-                                f"framerate={fps}/1")
+    caps = Gst.Caps.from_string(
+        f"video/x-raw,format=RGB,width={width},height={height},framerate={fps}/1"
+    )
     source = make("appsrc", "frames", caps=caps, format=Gst.Format.TIME, block=True)
     pipeline = mp4_pipeline(path, source, keyframe_every=fps)
     pipeline.set_state(Gst.State.PLAYING)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
 
 import numpy as np
 
@@ -60,10 +60,17 @@ class Timings:
             values = np.asarray(self.samples[stage]) * 1000.0
             if skip_first and len(values) > 1:
                 values = values[1:]
-            rows.append(StageSummary(stage, len(values), float(values.mean()),
-                                     float(values.min()), float(values.max()),
-                                     float(np.median(values)),
-                                     float(np.percentile(values, 90))))
+            rows.append(
+                StageSummary(
+                    stage,
+                    len(values),
+                    float(values.mean()),
+                    float(values.min()),
+                    float(values.max()),
+                    float(np.median(values)),
+                    float(np.percentile(values, 90)),
+                )
+            )
         return rows
 
 
@@ -78,8 +85,12 @@ def render_table(timings: Timings, frames: int, seconds: float, title: str = "Ti
     for col in ("avg ms", "min ms", "max ms"):
         table.add_column(col, justify="right")
     for row in timings.summary():
-        table.add_row(STAGE_LABELS.get(row.stage, row.stage), f"{row.avg_ms:.2f}",
-                      f"{row.min_ms:.2f}", f"{row.max_ms:.2f}")
+        table.add_row(
+            STAGE_LABELS.get(row.stage, row.stage),
+            f"{row.avg_ms:.2f}",
+            f"{row.min_ms:.2f}",
+            f"{row.max_ms:.2f}",
+        )
     fps = frames / seconds if seconds > 0 else 0.0
     table.caption = f"{frames} frames in {seconds:.2f} s — end-to-end {fps:.2f} FPS"
     console = Console(width=100, record=True, file=open("/dev/null", "w"))  # noqa: SIM115

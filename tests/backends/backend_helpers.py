@@ -24,8 +24,9 @@ def assert_head_outputs_close(actual: np.ndarray, expected: np.ndarray) -> None:
     np.testing.assert_allclose(actual[:, 4:], expected[:, 4:], rtol=0, atol=SCORE_ATOL)
 
 
-def random_tensors(naming: str, scale: str = "n", num_classes: int = 3,
-                   seed: int = 0) -> dict[str, np.ndarray]:
+def random_tensors(
+    naming: str, scale: str = "n", num_classes: int = 3, seed: int = 0
+) -> dict[str, np.ndarray]:
     """Random YOLOv8 weights named as in ``naming`` (one of yolov8.NAMINGS).
 
     Convolution weights are scaled by 1/sqrt(fan-in) so activations stay in a sane range;
@@ -55,13 +56,15 @@ def fold_batchnorm(tensors: dict[str, np.ndarray], eps: float = 1e-3) -> dict[st
         block = key[: -len(".bn.weight")]
         gain = tensors[key] / np.sqrt(tensors[f"{block}.bn.running_var"] + eps)
         fused[f"{block}.conv.weight"] = tensors[f"{block}.conv.weight"] * gain[:, None, None, None]
-        fused[f"{block}.conv.bias"] = (tensors[f"{block}.bn.bias"]
-                                       - tensors[f"{block}.bn.running_mean"] * gain)
+        fused[f"{block}.conv.bias"] = (
+            tensors[f"{block}.bn.bias"] - tensors[f"{block}.bn.running_mean"] * gain
+        )
     return fused
 
 
-def write_safetensors(path: Path, tensors: dict[str, np.ndarray],
-                      metadata: dict[str, str] | None = None) -> Path:
+def write_safetensors(
+    path: Path, tensors: dict[str, np.ndarray], metadata: dict[str, str] | None = None
+) -> Path:
     from safetensors.numpy import save_file
 
     save_file(tensors, str(path), metadata=metadata)

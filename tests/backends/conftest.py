@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
-
-from backend_helpers import (REAL_ONNX, REAL_WEIGHTS, SHARED_MODELS, random_tensors,
-                             write_safetensors)
+from backend_helpers import (
+    REAL_ONNX,
+    REAL_WEIGHTS,
+    SHARED_MODELS,
+    random_tensors,
+    write_safetensors,
+)
 
 WeightsFactory = Callable[..., Path]
 
@@ -22,12 +26,25 @@ def make_weights(tmp_path: Path) -> WeightsFactory:
     """
     pytest.importorskip("torch")
 
-    def make(naming: str = "ultralytics-bn", scale: str = "n", num_classes: int = 3,
-             imgsz: int = 96, names: bool = True, seed: int = 0) -> Path:
+    def make(
+        naming: str = "ultralytics-bn",
+        scale: str = "n",
+        num_classes: int = 3,
+        imgsz: int = 96,
+        names: bool = True,
+        seed: int = 0,
+    ) -> Path:
         tensors = random_tensors(naming, scale, num_classes, seed)
-        metadata = ({"names": str({i: f"thing{i}" for i in range(num_classes)}),
-                     "imgsz": str([imgsz, imgsz]), "stride": "32", "task": "detect"}
-                    if names else None)
+        metadata = (
+            {
+                "names": str({i: f"thing{i}" for i in range(num_classes)}),
+                "imgsz": str([imgsz, imgsz]),
+                "stride": "32",
+                "task": "detect",
+            }
+            if names
+            else None
+        )
         path = tmp_path / f"{naming}-{scale}{num_classes}-{imgsz}-{seed}.safetensors"
         return write_safetensors(path, tensors, metadata)
 

@@ -9,14 +9,14 @@ import sys
 import numpy as np
 import onnx
 import pytest
-
 from backend_helpers import assert_head_outputs_close
+
 from gstreamed.backends import load_backend
 from gstreamed.errors import GstreamedError
 
 pytest.importorskip("torch")
 
-from gstreamed.backends.export import export_onnx  # noqa: E402
+from gstreamed.backends.export import export_onnx
 
 
 def _agree(weights, onnx_path, shape: tuple[int, ...], seed: int = 0) -> None:
@@ -41,9 +41,16 @@ def test_dynamic_export_matches_torch_at_other_sizes(make_weights, tmp_path) -> 
     path = export_onnx(weights, tmp_path / "m.onnx", imgsz=160, dynamic=True)
     graph = onnx.load(str(path)).graph
     assert [d.dim_param or d.dim_value for d in graph.input[0].type.tensor_type.shape.dim] == [
-        "batch", 3, "height", "width"]
+        "batch",
+        3,
+        "height",
+        "width",
+    ]
     assert [d.dim_param or d.dim_value for d in graph.output[0].type.tensor_type.shape.dim] == [
-        "batch", 6, "anchors"]
+        "batch",
+        6,
+        "anchors",
+    ]
     assert load_backend(path, "ort").info.input_size == (160, 160)
     _agree(weights, path, (2, 3, 160, 96))
     _agree(weights, path, (1, 3, 64, 64), seed=1)
@@ -89,15 +96,17 @@ def test_export_command_run(make_weights, tmp_path) -> None:
     parser = argparse.ArgumentParser()
     command.add_parser(parser.add_subparsers())
     out = tmp_path / "cmd.onnx"
-    args = parser.parse_args(["export", str(make_weights()), "-o", str(out), "--imgsz", "64",
-                              "--dynamic"])
+    args = parser.parse_args(
+        ["export", str(make_weights()), "-o", str(out), "--imgsz", "64", "--dynamic"]
+    )
     assert args.func(args) == 0
     assert load_backend(out, "ort").info.input_size == (64, 64)
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "gstreamed", *args], capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "gstreamed", *args], capture_output=True, text=True, timeout=300
+    )
 
 
 def test_export_cli(make_weights, tmp_path) -> None:
@@ -119,14 +128,20 @@ def test_export_after_gstreamer_was_loaded(make_weights, tmp_path) -> None:
     # GStreamer imported before gstreamed puts libunwind's unwinder first, which would abort
     # the TorchScript exporter in-process.
     pytest.importorskip("gi")
-    code = ("import sys, cv2, gi\n"
-            "gi.require_version('Gst', '1.0')\n"
-            "from gi.repository import Gst\n"
-            "Gst.init(None)\n"
-            "from gstreamed.backends.export import export_onnx\n"
-            "export_onnx(sys.argv[1], sys.argv[2])\n")
+    code = (
+        "import sys, cv2, gi\n"
+        "gi.require_version('Gst', '1.0')\n"
+        "from gi.repository import Gst\n"
+        "Gst.init(None)\n"
+        "from gstreamed.backends.export import export_onnx\n"
+        "export_onnx(sys.argv[1], sys.argv[2])\n"
+    )
     out = tmp_path / "after-gst.onnx"
-    done = subprocess.run([sys.executable, "-c", code, str(make_weights()), str(out)],
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(make_weights()), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert load_backend(out, "ort").layout == "v8"

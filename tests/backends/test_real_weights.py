@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from backend_helpers import MEDIA, assert_head_outputs_close
+
 from gstreamed.backends import load_backend
 from gstreamed.detect.detector import Detector
 from gstreamed.detect.preprocess import Preprocessor

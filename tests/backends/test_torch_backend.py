@@ -15,14 +15,15 @@ from gstreamed.errors import GstreamedError
 
 
 def _python(code: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=120
+    )
 
 
 def test_ort_path_never_imports_torch() -> None:
     result = _python("""
         import sys
-        import gstreamed.backends, gstreamed.backends.onnx, gstreamed.backends.zoo
+        import gstreamed.backends, gstreamed.backends.ort, gstreamed.backends.zoo
         import gstreamed.detect.detector, gstreamed.commands.export, gstreamed.commands.models
         assert "torch" not in sys.modules, "torch imported"
     """)
@@ -84,7 +85,7 @@ def test_bad_device_and_onnx_without_weights(make_weights, tmp_path) -> None:
         load_backend(make_weights(), "torch", device="gpu")
     lonely = tmp_path / "lonely.onnx"
     lonely.write_bytes(b"")
-    with pytest.raises(GstreamedError, match="no lonely.safetensors beside this ONNX model"):
+    with pytest.raises(GstreamedError, match=r"no lonely.safetensors beside this ONNX model"):
         load_backend(lonely, "torch")
 
 

@@ -9,14 +9,14 @@ import socket
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Iterator
 
 import pytest
+from backend_helpers import random_tensors
 from safetensors.numpy import save
 
-from backend_helpers import random_tensors
 from gstreamed.backends import load_backend, zoo
 from gstreamed.errors import GstreamedError
 
@@ -52,7 +52,7 @@ class FakeHub:
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
-                data = hub.files.get(self.path[len(prefix):])
+                data = hub.files.get(self.path[len(prefix) :])
                 self.send_response(200 if data is not None else 404)
                 self.send_header("X-Repo-Commit", COMMIT)
                 if data is None:
@@ -90,8 +90,7 @@ def yolov8n_bytes() -> bytes:
 @pytest.fixture
 def hub(yolov8n_bytes: bytes, monkeypatch, tmp_path) -> Iterator[FakeHub]:
     """A running FakeHub with yolov8n (and a mislabelled yolov8s), HF_ENDPOINT set to it."""
-    server = FakeHub({"yolov8n.safetensors": yolov8n_bytes,
-                      "yolov8s.safetensors": yolov8n_bytes})
+    server = FakeHub({"yolov8n.safetensors": yolov8n_bytes, "yolov8s.safetensors": yolov8n_bytes})
     thread = threading.Thread(target=server.server.serve_forever, daemon=True)
     thread.start()
     monkeypatch.setenv("HF_ENDPOINT", server.url)
@@ -136,13 +135,17 @@ def test_second_pull_verifies_the_cache_without_downloading(hub: FakeHub, cache:
     data = bytearray(weights.read_bytes())
     data[-1] ^= 0xFF
     weights.write_bytes(bytes(data))
-    with pytest.raises(GstreamedError, match="differs from .* recorded at download; run "
-                                             "'gstreamed models pull yolov8n --force'"):
+    with pytest.raises(
+        GstreamedError,
+        match=r"differs from .* recorded at download; run 'gstreamed models pull yolov8n --force'",
+    ):
         zoo.pull("yolov8n")
     zoo.pull("yolov8n", force=True)
     assert hub.gets() == gets + 1
-    assert zoo.sha256_of(weights) == json.loads((cache / zoo.MANIFEST).read_text())[
-        "yolov8n.safetensors"]["sha256"]
+    assert (
+        zoo.sha256_of(weights)
+        == json.loads((cache / zoo.MANIFEST).read_text())["yolov8n.safetensors"]["sha256"]
+    )
 
 
 def test_wrong_weights_are_removed(hub: FakeHub, cache: Path) -> None:
@@ -154,8 +157,11 @@ def test_wrong_weights_are_removed(hub: FakeHub, cache: Path) -> None:
 
 def test_file_missing_on_the_hub(hub: FakeHub) -> None:
     del hub.files["yolov8n.safetensors"]
-    with pytest.raises(GstreamedError, match=r"\(lmz/candle-yolo-v8\) has no file "
-                                             r"yolov8n.safetensors"):
+    with pytest.raises(
+        GstreamedError,
+        match=r"\(lmz/candle-yolo-v8\) has no file "
+        r"yolov8n.safetensors",
+    ):
         zoo.pull("yolov8n")
 
 
@@ -173,10 +179,13 @@ def test_unreachable_endpoint(monkeypatch) -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
-    with pytest.raises(GstreamedError, match=r"could not download yolov8n.safetensors from "
-                                             r"http://127.0.0.1:\d+ \(lmz/candle-yolo-v8\) "
-                                             r"\(.+\); check the network connection or set "
-                                             r"HF_ENDPOINT") as error:
+    with pytest.raises(
+        GstreamedError,
+        match=r"could not download yolov8n.safetensors from "
+        r"http://127.0.0.1:\d+ \(lmz/candle-yolo-v8\) "
+        r"\(.+\); check the network connection or set "
+        r"HF_ENDPOINT",
+    ) as error:
         zoo.pull("yolov8n")
     assert "\n" not in str(error.value)
 
@@ -191,7 +200,7 @@ def test_endpoint_that_is_not_a_hub(hub: FakeHub, monkeypatch) -> None:
 def test_unknown_model_and_default() -> None:
     with pytest.raises(GstreamedError, match="unknown model 'yolov9n'"):
         zoo.pull("yolov9n")
-    with pytest.raises(GstreamedError, match="no cached model 'x.onnx'"):
+    with pytest.raises(GstreamedError, match=r"no cached model 'x\.onnx'"):
         zoo.set_default("x.onnx")
     with pytest.raises(GstreamedError, match="models pull yolov8n"):
         zoo.resolve_model(None)
@@ -233,10 +242,18 @@ def test_models_cli_offline_is_one_line(tmp_path) -> None:
     if "models" not in SUBCOMMANDS:
         pytest.skip("'models' is not registered in gstreamed.commands.SUBCOMMANDS yet")
     pytest.importorskip("torch")
-    env = {"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1",
-           "GSTREAMED_CACHE": str(tmp_path / "cache"),
-           "PYTHONPATH": str(Path(zoo.__file__).resolve().parents[2])}
-    done = subprocess.run([sys.executable, "-m", "gstreamed", "models", "pull", "yolov8n"],
-                          capture_output=True, text=True, timeout=120, env=env)
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HF_HUB_OFFLINE": "1",
+        "GSTREAMED_CACHE": str(tmp_path / "cache"),
+        "PYTHONPATH": str(Path(zoo.__file__).resolve().parents[2]),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "gstreamed", "models", "pull", "yolov8n"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
     assert done.returncode == 1
     assert done.stderr.count("\n") == 1 and "HF_HUB_OFFLINE" in done.stderr

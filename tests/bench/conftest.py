@@ -26,27 +26,36 @@ def write_tiny_yolo(path: Path, num_classes: int = NUM_CLASSES, imgsz: int = IMG
     scale = np.ones((1, channels, 1), np.float32)
     scale[0, :4, 0] = imgsz  # boxes in input pixels, scores in 0..1
     nodes = [
-        helper.make_node("Conv", ["images", "w"], ["features"], kernel_shape=[8, 8],
-                         strides=[8, 8]),
+        helper.make_node(
+            "Conv", ["images", "w"], ["features"], kernel_shape=[8, 8], strides=[8, 8]
+        ),
         helper.make_node("Reshape", ["features", "shape"], ["flat"]),
         helper.make_node("Sigmoid", ["flat"], ["squashed"]),
         helper.make_node("Mul", ["squashed", "scale"], ["output0"]),
     ]
     anchors = (imgsz // 8) ** 2
     graph = helper.make_graph(
-        nodes, "tiny-yolo",
-        [helper.make_tensor_value_info("images", TensorProto.FLOAT,
-                                       ["batch", 3, imgsz, imgsz])],
-        [helper.make_tensor_value_info("output0", TensorProto.FLOAT,
-                                       ["batch", channels, anchors])],
-        [numpy_helper.from_array(weight, "w"),
-         numpy_helper.from_array(np.array([0, channels, -1], np.int64), "shape"),
-         numpy_helper.from_array(scale, "scale")])
+        nodes,
+        "tiny-yolo",
+        [helper.make_tensor_value_info("images", TensorProto.FLOAT, ["batch", 3, imgsz, imgsz])],
+        [helper.make_tensor_value_info("output0", TensorProto.FLOAT, ["batch", channels, anchors])],
+        [
+            numpy_helper.from_array(weight, "w"),
+            numpy_helper.from_array(np.array([0, channels, -1], np.int64), "shape"),
+            numpy_helper.from_array(scale, "scale"),
+        ],
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
-    helper.set_model_props(model, {
-        "names": str({i: f"thing{i}" for i in range(num_classes)}),
-        "imgsz": str([imgsz, imgsz]), "stride": "32", "task": "detect"})
+    helper.set_model_props(
+        model,
+        {
+            "names": str({i: f"thing{i}" for i in range(num_classes)}),
+            "imgsz": str([imgsz, imgsz]),
+            "stride": "32",
+            "task": "detect",
+        },
+    )
     onnx.checker.check_model(model)
     onnx.save(model, str(path))
     return path

@@ -16,8 +16,13 @@ STAGE_KEYS = {"preprocess", "forward", "postprocess", "tracking", "annotation"}
 
 def bench(out: Path, *args: str) -> tuple[dict, str, subprocess.CompletedProcess[str]]:
     """Run ``python -m gstreamed bench ... --out OUT``; returns (bench.json, bench.md, process)."""
-    proc = subprocess.run([sys.executable, "-m", "gstreamed", "bench", *args, "--out", str(out)],
-                          capture_output=True, text=True, timeout=240, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "gstreamed", "bench", *args, "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     return (json.loads((out / "bench.json").read_text()), (out / "bench.md").read_text(), proc)
 
@@ -30,9 +35,22 @@ def cuda_skip_expected() -> bool:
 
 def test_bench_on_a_clip(tmp_path: Path, tiny_model: Path, tiny_clip: Path) -> None:
     data, markdown, proc = bench(
-        tmp_path / "out", "--model", str(tiny_model), "--input", str(tiny_clip),
-        "--backends", "ort,torch", "--devices", "cpu,cuda", "--frames", "6", "--warmup", "2",
-        "--batch", "1,2")
+        tmp_path / "out",
+        "--model",
+        str(tiny_model),
+        "--input",
+        str(tiny_clip),
+        "--backends",
+        "ort,torch",
+        "--devices",
+        "cpu,cuda",
+        "--frames",
+        "6",
+        "--warmup",
+        "2",
+        "--batch",
+        "1,2",
+    )
     assert set(data) == {"machine", "config", "rows"}
     for key in ("cpu", "cores", "onnxruntime", "torch", "gstreamer", "date"):
         assert key in data["machine"]
@@ -44,12 +62,14 @@ def test_bench_on_a_clip(tmp_path: Path, tiny_model: Path, tiny_clip: Path) -> N
     ort_cpu = rows["ort", "cpu"]
     assert ort_cpu["skipped"] == ""
     assert set(ort_cpu["stages"]) == STAGE_KEYS
-    assert all(s["count"] == 6 and s["p90_ms"] >= s["median_ms"] >= 0
-               for s in ort_cpu["stages"].values())
+    assert all(
+        s["count"] == 6 and s["p90_ms"] >= s["median_ms"] >= 0 for s in ort_cpu["stages"].values()
+    )
     assert ort_cpu["pipeline_frames"] == 6
     assert ort_cpu["pipeline_fps"] > 0 and ort_cpu["forward_only"]["fps"] > 0
     assert ort_cpu["efficiency"] == pytest.approx(
-        ort_cpu["pipeline_fps"] / ort_cpu["forward_only"]["fps"])
+        ort_cpu["pipeline_fps"] / ort_cpu["forward_only"]["fps"]
+    )
     assert [b["batch"] for b in ort_cpu["batches"]] == [1, 2]
     assert all(b["per_frame"] and not b["skipped"] for b in ort_cpu["batches"])
 
@@ -65,8 +85,19 @@ def test_bench_on_a_clip(tmp_path: Path, tiny_model: Path, tiny_clip: Path) -> N
 
 
 def test_bench_generates_its_clip(tmp_path: Path, tiny_model: Path) -> None:
-    data, markdown, _ = bench(tmp_path / "out", "--model", str(tiny_model), "--backends", "ort",
-                              "--devices", "cpu", "--frames", "3", "--warmup", "1")
+    data, markdown, _ = bench(
+        tmp_path / "out",
+        "--model",
+        str(tiny_model),
+        "--backends",
+        "ort",
+        "--devices",
+        "cpu",
+        "--frames",
+        "3",
+        "--warmup",
+        "1",
+    )
     assert data["config"]["video"] == "1280x720 @ 30 fps"
     (row,) = data["rows"]
     assert row["pipeline_frames"] == 3 and set(row["stages"]) == STAGE_KEYS
@@ -74,17 +105,42 @@ def test_bench_generates_its_clip(tmp_path: Path, tiny_model: Path) -> None:
 
 
 def test_bench_without_pipeline(tmp_path: Path, tiny_model: Path) -> None:
-    data, _, _ = bench(tmp_path / "out", "--model", str(tiny_model), "--backends", "ort",
-                       "--devices", "cpu", "--frames", "4", "--warmup", "1", "--no-pipeline")
+    data, _, _ = bench(
+        tmp_path / "out",
+        "--model",
+        str(tiny_model),
+        "--backends",
+        "ort",
+        "--devices",
+        "cpu",
+        "--frames",
+        "4",
+        "--warmup",
+        "1",
+        "--no-pipeline",
+    )
     (row,) = data["rows"]
     assert set(row["stages"]) == {"preprocess", "forward", "postprocess"}
     assert row["pipeline_fps"] is None and row["efficiency"] is None
 
 
 def test_bench_rejects_bad_options(tiny_model: Path) -> None:
-    proc = subprocess.run([sys.executable, "-m", "gstreamed", "bench", "--model", str(tiny_model),
-                           "--backends", "tensorflow"],
-                          capture_output=True, text=True, timeout=60, check=False)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gstreamed",
+            "bench",
+            "--model",
+            str(tiny_model),
+            "--backends",
+            "tensorflow",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert proc.returncode == 1 and "unknown backend" in proc.stderr
 
 

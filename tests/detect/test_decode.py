@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from gstreamed.detect.decode import candidates, detect_layout, nms
-from gstreamed.errors import GstreamedError
-
 from models import yolo_v8_output
+
+from gstreamed.backends.base import detect_layout
+from gstreamed.detect.decode import candidates, nms
+from gstreamed.errors import GstreamedError
 
 
 def test_layout_detection():
@@ -39,8 +39,8 @@ def test_class_filter_keeps_only_asked_classes():
 
 def test_v5_multiplies_objectness():
     out = np.zeros((4, 5 + 2), np.float32)
-    out[0] = [50, 50, 10, 10, 0.5, 0.1, 0.9]   # 0.45 for class 1
-    out[1] = [20, 20, 10, 10, 0.2, 0.9, 0.0]   # 0.18: below threshold
+    out[0] = [50, 50, 10, 10, 0.5, 0.1, 0.9]  # 0.45 for class 1
+    out[1] = [20, 20, 10, 10, 0.2, 0.9, 0.0]  # 0.18: below threshold
     raw = candidates(out, "v5", conf=0.25)
     np.testing.assert_allclose(raw.confidence, [0.45])
     assert raw.class_id.tolist() == [1]
@@ -54,9 +54,12 @@ def test_end2end_rows():
 
 
 def test_nms_is_class_aware():
-    boxes = [(50, 50, 20, 20, 0, 0.9), (51, 50, 20, 20, 0, 0.8),  # same class: suppressed
-             (50, 51, 20, 20, 1, 0.7),                             # other class: kept
-             (10, 10, 5, 5, 0, 0.6)]                               # far away: kept
+    boxes = [
+        (50, 50, 20, 20, 0, 0.9),
+        (51, 50, 20, 20, 0, 0.8),  # same class: suppressed
+        (50, 51, 20, 20, 1, 0.7),  # other class: kept
+        (10, 10, 5, 5, 0, 0.6),
+    ]  # far away: kept
     raw = candidates(yolo_v8_output(boxes, 2, 8)[0], "v8", conf=0.25)
     keep = nms(raw, iou=0.45, max_det=300)
     np.testing.assert_allclose(raw.confidence[keep], [0.9, 0.7, 0.6])

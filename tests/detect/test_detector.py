@@ -7,12 +7,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from models import NAMES3, classifier_model, constant_model, constant_yolo
 
-from gstreamed.backends.onnx import OnnxBackend
+from gstreamed.backends.ort import OrtBackend
 from gstreamed.detect.detector import Detector, resolve_classes
 from gstreamed.errors import GstreamedError
-
-from models import NAMES3, classifier_model, constant_model, constant_yolo
 
 SHARED = Path(__file__).resolve().parents[3] / "shared"
 REAL_MODEL = SHARED / "models" / "yolov8n-coco-f32.onnx"
@@ -31,8 +30,8 @@ def tiny(tmp_path_factory) -> Path:
     ("height", "width", "expected"),
     [
         (64, 64, [22, 22, 42, 42]),
-        (128, 256, [88, 24, 168, 104]),     # scale 1/4, pad_y 16
-        (256, 128, [24, 88, 104, 168]),     # scale 1/4, pad_x 16
+        (128, 256, [88, 24, 168, 104]),  # scale 1/4, pad_y 16
+        (256, 128, [24, 88, 104, 168]),  # scale 1/4, pad_x 16
         (720, 1280, [440, 160, 840, 560]),  # scale 1/20, pad_y 14
         (17, 33, [11.34375, 3.609375, 21.65625, 13.921875]),  # scale 64/33, pad_y 15
     ],
@@ -64,7 +63,7 @@ def test_resolve_classes_names_and_ids():
 
 def test_metadata_names_and_size(tmp_path):
     model = constant_yolo(tmp_path / "m.onnx", [BOX], imgsz=(64, 64))
-    backend = OnnxBackend(model)
+    backend = OrtBackend(model)
     assert backend.info.names == NAMES3
     assert backend.info.input_size == (64, 64)
 
@@ -78,7 +77,7 @@ def test_dynamic_model_uses_metadata_size(tmp_path):
 def test_model_without_names_falls_back_to_coco_with_warning(tmp_path, caplog):
     out = np.zeros((1, 84, 16), np.float32)
     model = constant_model(tmp_path / "anon.onnx", out, names=None)
-    backend = OnnxBackend(model)
+    backend = OrtBackend(model)
     assert len(backend.info.names) == 80 and backend.info.names[0] == "person"
     assert "COCO" in caplog.text
 
@@ -87,10 +86,11 @@ def test_model_without_names_falls_back_to_coco_with_warning(tmp_path, caplog):
     ("make", "message"),
     [
         (lambda p: classifier_model(p), "expected a YOLO detection head output"),
-        (lambda p: constant_model(p, np.zeros((1, 50, 16), np.float32)),
-         "does not fit 3 classes"),
-        (lambda p: constant_model(p, np.zeros((1, 7, 16), np.float32), input_channels=1),
-         "not one image tensor"),
+        (lambda p: constant_model(p, np.zeros((1, 50, 16), np.float32)), "does not fit 3 classes"),
+        (
+            lambda p: constant_model(p, np.zeros((1, 7, 16), np.float32), input_channels=1),
+            "not one image tensor",
+        ),
         (lambda p: p.write_bytes(b"not an onnx model at all") and p, "not a loadable ONNX"),
         (lambda p: p.write_bytes(bytes(range(256)) * 40) and p, "not a loadable ONNX"),
     ],
@@ -100,17 +100,18 @@ def test_bad_models_are_refused_with_a_message(tmp_path, make, message):
     path = tmp_path / "bad.onnx"
     make(path)
     with pytest.raises(GstreamedError, match=message):
-        OnnxBackend(path)
+        OrtBackend(path)
 
 
 def test_cuda_request_warns_and_runs_on_cpu(tiny, caplog):
-    backend = OnnxBackend(tiny, device="cuda")
+    backend = OrtBackend(tiny, device="cuda")
     assert backend.device == "cpu"
     assert "RUNNING ON CPU" in caplog.text
 
 
-def reference_detections(model: Path, image: np.ndarray, conf: float = 0.25,
-                         iou: float = 0.45) -> list[tuple[int, np.ndarray]]:
+def reference_detections(
+    model: Path, image: np.ndarray, conf: float = 0.25, iou: float = 0.45
+) -> list[tuple[int, np.ndarray]]:
     """A deliberately plain decode of the raw output: per-box Python loops, greedy NMS."""
     import onnxruntime as ort
 
@@ -119,7 +120,7 @@ def reference_detections(model: Path, image: np.ndarray, conf: float = 0.25,
     nw, nh = round(w * scale), round(h * scale)
     canvas = np.full((640, 640, 3), 114, np.uint8)
     top, left = (640 - nh) // 2, (640 - nw) // 2
-    canvas[top:top + nh, left:left + nw] = cv2.resize(image, (nw, nh))
+    canvas[top : top + nh, left : left + nw] = cv2.resize(image, (nw, nh))
     tensor = canvas.transpose(2, 0, 1)[None].astype(np.float32) / 255
     session = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
     out = session.run(None, {"images": tensor})[0][0].T  # [A, 84]
@@ -129,8 +130,9 @@ def reference_detections(model: Path, image: np.ndarray, conf: float = 0.25,
         score = float(row[4 + cls])
         if score >= conf:
             cx, cy, bw, bh = row[:4]
-            boxes.append((score, cls, np.array([cx - bw / 2, cy - bh / 2, cx + bw / 2,
-                                                cy + bh / 2])))
+            boxes.append(
+                (score, cls, np.array([cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2]))
+            )
     boxes.sort(key=lambda b: -b[0])
     kept: list[tuple[float, int, np.ndarray]] = []
     for score, cls, box in boxes:
@@ -162,6 +164,6 @@ def test_real_model_matches_reference_decode(photo):
     ours = Detector.from_model(REAL_MODEL).detect(image)
     reference = reference_detections(REAL_MODEL, image)
     assert len(ours) == len(reference) > 0
-    for (cls, box), our_cls, our_box in zip(reference, ours.class_id, ours.xyxy):
+    for (cls, box), our_cls, our_box in zip(reference, ours.class_id, ours.xyxy, strict=True):
         assert our_cls == cls
         assert box_iou(box, our_box) >= 0.99

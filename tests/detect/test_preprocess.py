@@ -11,11 +11,11 @@ from gstreamed.detect.preprocess import PAD_VALUE, Letterbox, Preprocessor, as_r
 @pytest.mark.parametrize(
     ("frame", "net", "scale", "pad_x", "pad_y"),
     [
-        ((720, 1280), (640, 640), 0.5, 0, 140),   # landscape: bars top and bottom
-        ((1280, 720), (640, 640), 0.5, 140, 0),   # portrait: bars left and right
-        ((640, 640), (640, 640), 1.0, 0, 0),      # exact fit
-        ((240, 320), (384, 640), 1.6, 64, 0),     # non-square network input (h=384, w=640)
-        ((17, 33), (64, 64), 64 / 33, 0, 15),     # odd size: 33x17 → 64x33, pad (64-33)//2
+        ((720, 1280), (640, 640), 0.5, 0, 140),  # landscape: bars top and bottom
+        ((1280, 720), (640, 640), 0.5, 140, 0),  # portrait: bars left and right
+        ((640, 640), (640, 640), 1.0, 0, 0),  # exact fit
+        ((240, 320), (384, 640), 1.6, 64, 0),  # non-square network input (h=384, w=640)
+        ((17, 33), (64, 64), 64 / 33, 0, 15),  # odd size: 33x17 → 64x33, pad (64-33)//2
     ],
 )
 def test_letterbox_placement(frame, net, scale, pad_x, pad_y):
@@ -57,8 +57,12 @@ def test_preprocessor_recomputes_for_a_new_frame_size():
 
 @pytest.mark.parametrize(
     "frame",
-    [np.full((5, 7), 200, np.uint8), np.full((5, 7, 1), 200, np.uint8),
-     np.full((5, 7, 4), 200, np.uint8), np.full((5, 7, 3), 200 * 257, np.uint16)],
+    [
+        np.full((5, 7), 200, np.uint8),
+        np.full((5, 7, 1), 200, np.uint8),
+        np.full((5, 7, 4), 200, np.uint8),
+        np.full((5, 7, 3), 200 * 257, np.uint16),
+    ],
     ids=["gray", "gray1", "rgba", "rgb16"],
 )
 def test_as_rgb_accepts_gray_rgba_and_16_bit(frame):

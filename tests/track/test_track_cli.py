@@ -16,10 +16,16 @@ SRC = str(Path(gstreamed.__file__).resolve().parents[1])
 
 
 def cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        p for p in (SRC, os.environ.get("PYTHONPATH")) if p))
-    return subprocess.run([sys.executable, "-m", "gstreamed", *map(str, args)],
-                          capture_output=True, text=True, env=env, timeout=120)
+    env = dict(
+        os.environ, PYTHONPATH=os.pathsep.join(p for p in (SRC, os.environ.get("PYTHONPATH")) if p)
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "gstreamed", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
 
 
 def _write_det(path: Path, seed: int = 0, frames: int = 40) -> None:
@@ -28,13 +34,13 @@ def _write_det(path: Path, seed: int = 0, frames: int = 40) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w") as f:
         for t, det in enumerate(scene.detections, start=1):
-            for (x1, y1, x2, y2), c in zip(det.xyxy, det.confidence):
+            for (x1, y1, x2, y2), c in zip(det.xyxy, det.confidence, strict=True):
                 f.write(f"{t},-1,{x1:.2f},{y1:.2f},{x2 - x1:.2f},{y2 - y1:.2f},{c:.3f},-1,-1,-1\n")
     gt = path.parent.parent / "gt" / "gt.txt"
     gt.parent.mkdir(parents=True, exist_ok=True)
     with gt.open("w") as f:
-        for t, (ids, boxes) in enumerate(zip(scene.gt_ids, scene.gt_boxes), start=1):
-            for i, (x1, y1, x2, y2) in zip(ids, boxes):
+        for t, (ids, boxes) in enumerate(zip(scene.gt_ids, scene.gt_boxes, strict=True), start=1):
+            for i, (x1, y1, x2, y2) in zip(ids, boxes, strict=True):
                 f.write(f"{t},{i},{x1:.2f},{y1:.2f},{x2 - x1:.2f},{y2 - y1:.2f},1,1,1\n")
 
 
@@ -61,10 +67,19 @@ def test_track_directory_then_eval(tmp_path: Path) -> None:
     for seed, name in enumerate(("S1", "S2")):
         _write_det(tmp_path / "mot" / name / "det" / "det.txt", seed)
     (tmp_path / "mot" / "S1" / "seqinfo.ini").write_text(
-        "[Sequence]\nname=S1\nframeRate=15\nseqLength=45\n")
+        "[Sequence]\nname=S1\nframeRate=15\nseqLength=45\n"
+    )
     out = tmp_path / "results"
-    proc = cli("track", tmp_path / "mot", "-o", out, "--tracker", "bytetrack",
-               "--bytetrack-track-buffer", "10")
+    proc = cli(
+        "track",
+        tmp_path / "mot",
+        "-o",
+        out,
+        "--tracker",
+        "bytetrack",
+        "--bytetrack-track-buffer",
+        "10",
+    )
     assert proc.returncode == 0, proc.stderr
     assert sorted(p.name for p in out.iterdir()) == ["S1.txt", "S2.txt"]
 
@@ -76,8 +91,9 @@ def test_track_directory_then_eval(tmp_path: Path) -> None:
     data = json.loads(report.read_text())
     assert set(data["sequences"]) == {"S1", "S2"}
     assert 0.5 < data["combined"]["MOTA"] <= 1.0 and 0.5 < data["combined"]["IDF1"] <= 1.0
-    _one_line_error(cli("eval", "--gt", tmp_path / "mot", "--results", out, "--json", report),
-                    "already exists")
+    _one_line_error(
+        cli("eval", "--gt", tmp_path / "mot", "--results", out, "--json", report), "already exists"
+    )
 
 
 def test_eval_single_files_exact(tmp_path: Path) -> None:
@@ -92,14 +108,12 @@ def test_eval_single_files_exact(tmp_path: Path) -> None:
 
 
 def test_missing_and_malformed_inputs(tmp_path: Path) -> None:
-    _one_line_error(cli("track", tmp_path / "nope.txt", "-o", tmp_path / "r.txt"),
-                    "no such file")
+    _one_line_error(cli("track", tmp_path / "nope.txt", "-o", tmp_path / "r.txt"), "no such file")
     bad = tmp_path / "det.txt"
     bad.write_text("1,-1,10,10,5,5,0.9\n2,-1,10,x,5,5,0.9\n")
     _one_line_error(cli("track", bad, "-o", tmp_path / "r.txt"), f"{bad}:2")
     _one_line_error(cli("track", tmp_path, "-o", tmp_path / "out"), "no sequences found")
     good = tmp_path / "good.txt"
     write_results(good, [])
-    _one_line_error(cli("track", good, "-o", tmp_path / "r.txt", "--sort-max-age", "-1"),
-                    "max_age")
+    _one_line_error(cli("track", good, "-o", tmp_path / "r.txt", "--sort-max-age", "-1"), "max_age")
     _one_line_error(cli("eval", "--gt", tmp_path / "nope", "--results", good), "no such file")

@@ -20,14 +20,20 @@ def _table(tmp_path: Path, name: str, rows: list[str]):
 
 
 def _gt(tmp_path: Path):
-    return _table(tmp_path, "gt.txt", [f"{f},1,{A},1,1,1" for f in range(1, 5)]
-                  + [f"{f},2,{B},1,1,1" for f in range(1, 5)])
+    return _table(
+        tmp_path,
+        "gt.txt",
+        [f"{f},1,{A},1,1,1" for f in range(1, 5)] + [f"{f},2,{B},1,1,1" for f in range(1, 5)],
+    )
 
 
 def test_perfect_tracking(tmp_path: Path) -> None:
     gt = _gt(tmp_path)
-    res = _table(tmp_path, "res.txt", [f"{f},7,{A},1" for f in range(1, 5)]
-                 + [f"{f},9,{B},1" for f in range(1, 5)])
+    res = _table(
+        tmp_path,
+        "res.txt",
+        [f"{f},7,{A},1" for f in range(1, 5)] + [f"{f},9,{B},1" for f in range(1, 5)],
+    )
     m = evaluate({"s": prepare(gt, res)})["s"]
     assert m["MOTA"] == 1.0 and m["IDF1"] == 1.0 and m["HOTA"] == pytest.approx(1.0)
     assert m["IDSW"] == 0 and m["FP"] == 0 and m["FN"] == 0
@@ -38,8 +44,12 @@ def test_switch_false_positive_and_miss(tmp_path: Path) -> None:
     one false positive. GT boxes: 8. TP 7, FN 1, FP 1, IDSW 1 -> MOTA = 1 - 3/8.
     IDF1: A<->1 (4 frames), B<->2 (2 frames): IDTP 6, IDFN 8-6, IDFP 8-6 -> 12/16."""
     gt = _gt(tmp_path)
-    res = _table(tmp_path, "res.txt", [f"{f},1,{A},1" for f in range(1, 5)]
-                 + ["1,2," + B + ",1", "2,2," + B + ",1", "3,3," + B + ",1", "1,4," + FAR + ",1"])
+    res = _table(
+        tmp_path,
+        "res.txt",
+        [f"{f},1,{A},1" for f in range(1, 5)]
+        + ["1,2," + B + ",1", "2,2," + B + ",1", "3,3," + B + ",1", "1,4," + FAR + ",1"],
+    )
     m = evaluate({"s": prepare(gt, res)})["s"]
     assert (m["TP"], m["FP"], m["FN"], m["IDSW"]) == (7, 1, 1, 1)
     assert m["MOTA"] == pytest.approx(5 / 8)
@@ -49,8 +59,11 @@ def test_switch_false_positive_and_miss(tmp_path: Path) -> None:
 
 def test_combined_sums_counts(tmp_path: Path) -> None:
     gt = _gt(tmp_path)
-    perfect = _table(tmp_path, "p.txt", [f"{f},1,{A},1" for f in range(1, 5)]
-                     + [f"{f},2,{B},1" for f in range(1, 5)])
+    perfect = _table(
+        tmp_path,
+        "p.txt",
+        [f"{f},1,{A},1" for f in range(1, 5)] + [f"{f},2,{B},1" for f in range(1, 5)],
+    )
     half = _table(tmp_path, "h.txt", [f"{f},1,{A},1" for f in range(1, 5)])
     report = evaluate({"p": prepare(gt, perfect), "h": prepare(gt, half)})
     assert report["h"]["MOTA"] == pytest.approx(0.5)
@@ -59,10 +72,16 @@ def test_combined_sums_counts(tmp_path: Path) -> None:
 
 
 def test_ignored_ground_truth_is_dont_care(tmp_path: Path) -> None:
-    gt = _table(tmp_path, "gt.txt", [f"{f},1,{A},1,1,1" for f in range(1, 3)]
-                + [f"{f},2,{B},0,1,1" for f in range(1, 3)])
-    res = _table(tmp_path, "res.txt", [f"{f},1,{A},1" for f in range(1, 3)]
-                 + [f"{f},2,{B},1" for f in range(1, 3)])
+    gt = _table(
+        tmp_path,
+        "gt.txt",
+        [f"{f},1,{A},1,1,1" for f in range(1, 3)] + [f"{f},2,{B},0,1,1" for f in range(1, 3)],
+    )
+    res = _table(
+        tmp_path,
+        "res.txt",
+        [f"{f},1,{A},1" for f in range(1, 3)] + [f"{f},2,{B},1" for f in range(1, 3)],
+    )
     m = evaluate({"s": prepare(gt, res)})["s"]
     assert (m["TP"], m["FP"], m["FN"]) == (2, 0, 0) and m["MOTA"] == 1.0
 

@@ -8,8 +8,14 @@ import logging
 import pytest
 
 from gstreamed.errors import GstreamedError
-from gstreamed.track import (TRACKERS, ByteTracker, SortTracker, add_tracker_arguments,
-                             option_name, tracker_from_args)
+from gstreamed.track import (
+    TRACKERS,
+    ByteTracker,
+    SortTracker,
+    add_tracker_arguments,
+    option_name,
+    tracker_from_args,
+)
 
 
 def _parse(*argv: str) -> argparse.Namespace:
@@ -25,8 +31,12 @@ def test_one_option_per_parameter() -> None:
     for name, cls in TRACKERS.items():
         for param in cls.PARAMS:
             assert option_name(name, param) in options
-    assert {"--tracker", "--sort-max-age", "--bytetrack-track-buffer",
-            "--no-bytetrack-fuse-score"} <= options
+    assert {
+        "--tracker",
+        "--sort-max-age",
+        "--bytetrack-track-buffer",
+        "--no-bytetrack-fuse-score",
+    } <= options
 
 
 def test_defaults_give_published_parameters() -> None:
@@ -35,18 +45,29 @@ def test_defaults_give_published_parameters() -> None:
     assert (tracker.max_age, tracker.min_hits, tracker.iou_threshold) == (1, 3, 0.3)
     byte = tracker_from_args(_parse("--tracker", "bytetrack"))
     assert isinstance(byte, ByteTracker)
-    assert (byte.track_thresh, byte.low_thresh, byte.new_track_thresh, byte.match_thresh,
-            byte.track_buffer, byte.max_time_lost) == (0.5, 0.1, 0.6, 0.8, 30, 30)
+    assert (
+        byte.track_thresh,
+        byte.low_thresh,
+        byte.new_track_thresh,
+        byte.match_thresh,
+        byte.track_buffer,
+        byte.max_time_lost,
+    ) == (0.5, 0.1, 0.6, 0.8, 30, 30)
 
 
 def test_options_and_stream_frame_rate() -> None:
     tracker = tracker_from_args(_parse("--sort-max-age", "4", "--sort-iou-threshold", "0.5"))
     assert (tracker.max_age, tracker.iou_threshold) == (4, 0.5)
-    byte = tracker_from_args(_parse("--tracker", "bytetrack", "--bytetrack-track-buffer", "20",
-                                    "--no-bytetrack-fuse-score"), frame_rate=15.0)
+    byte = tracker_from_args(
+        _parse(
+            "--tracker", "bytetrack", "--bytetrack-track-buffer", "20", "--no-bytetrack-fuse-score"
+        ),
+        frame_rate=15.0,
+    )
     assert byte.frame_rate == 15.0 and byte.max_time_lost == 10 and byte.fuse_score is False
-    explicit = tracker_from_args(_parse("--tracker", "bytetrack", "--bytetrack-frame-rate", "60"),
-                                 frame_rate=15.0)
+    explicit = tracker_from_args(
+        _parse("--tracker", "bytetrack", "--bytetrack-frame-rate", "60"), frame_rate=15.0
+    )
     assert explicit.frame_rate == 60.0
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from track_helpers import box, frame, ids_per_object, run, switches
 
 from gstreamed.detect.detections import Detections
 from gstreamed.errors import GstreamedError
 from gstreamed.track import ByteTracker, SortTracker, Tracker, create_tracker
 from gstreamed.track.synthetic import SceneConfig, make_scene
-from track_helpers import box, frame, ids_per_object, run, switches
 
 TRACKERS = [SortTracker, ByteTracker]
 
@@ -24,8 +24,9 @@ def crossing(frames: int = 40) -> tuple[list[Detections], list[dict[int, list[fl
     return dets, gt
 
 
-def with_gap(first: int, last: int, frames: int = 50, conf: float | None = None
-             ) -> tuple[list[Detections], list[dict[int, list[float]]]]:
+def with_gap(
+    first: int, last: int, frames: int = 50, conf: float | None = None
+) -> tuple[list[Detections], list[dict[int, list[float]]]]:
     """One object moving right; frames first..last have no detection (or one at ``conf``)."""
     dets, gt = [], []
     for t in range(frames):
@@ -56,7 +57,7 @@ def test_identities_survive_crossing(cls: type) -> None:
 @pytest.mark.parametrize("cls", TRACKERS)
 def test_output_rows_are_input_rows(cls: type) -> None:
     dets, _ = crossing(10)
-    for inp, out in zip(dets, run(cls(), dets)):
+    for inp, out in zip(dets, run(cls(), dets), strict=True):
         assert len(out) == 2
         np.testing.assert_array_equal(out.xyxy, inp.xyxy)
         np.testing.assert_array_equal(out.confidence, inp.confidence)
@@ -104,12 +105,13 @@ def test_bytetrack_drops_track_after_buffer() -> None:
 
 def test_bytetrack_frame_rate_scales_buffer() -> None:
     dets, gt = with_gap(5, 20, frames=30)  # 16 missing frames
-    assert len(set(ids_per_object(gt, run(ByteTracker(track_buffer=10, frame_rate=60),
-                                          dets))[1])) == 1
+    assert (
+        len(set(ids_per_object(gt, run(ByteTracker(track_buffer=10, frame_rate=60), dets))[1])) == 1
+    )
 
 
 def test_bytetrack_keeps_low_confidence_detections_of_a_tracked_object() -> None:
-    dets, gt = with_gap(10, 19, conf=0.3)  # seen only with low score for 10 frames
+    dets, _gt = with_gap(10, 19, conf=0.3)  # seen only with low score for 10 frames
     outputs = run(ByteTracker(), dets)
     assert [len(o) for o in outputs] == [1] * 50
     assert {int(o.track_id[0]) for o in outputs} == {1}
@@ -149,15 +151,19 @@ def test_bytetrack_occlusion_with_low_scores_beats_sort() -> None:
 
 
 def _outputs_equal(a: list[Detections], b: list[Detections]) -> bool:
-    return all(np.array_equal(x.track_id, y.track_id) and np.array_equal(x.xyxy, y.xyxy)
-               for x, y in zip(a, b))
+    return all(
+        np.array_equal(x.track_id, y.track_id) and np.array_equal(x.xyxy, y.xyxy)
+        for x, y in zip(a, b, strict=True)
+    )
 
 
 @pytest.mark.parametrize("name", ["sort", "bytetrack"])
 def test_random_scene_few_id_switches(name: str) -> None:
     scene = make_scene(SceneConfig(frames=150, objects=12, seed=3))
-    gt = [dict(zip(ids.tolist(), boxes.tolist()))
-          for ids, boxes in zip(scene.gt_ids, scene.gt_boxes)]
+    gt = [
+        dict(zip(ids.tolist(), boxes.tolist(), strict=True))
+        for ids, boxes in zip(scene.gt_ids, scene.gt_boxes, strict=True)
+    ]
     outputs = run(create_tracker(name), scene.detections)
     assert sum(len(o) for o in outputs) > 0.7 * sum(len(g) for g in gt)
     assert switches(gt, outputs) <= 0.02 * sum(len(g) for g in gt)
@@ -204,15 +210,24 @@ def test_class_is_the_latest_detection_class(cls: type) -> None:
     assert [int(o.class_id[0]) for o in outputs] == [0] * 5 + [1] * 5
 
 
-@pytest.mark.parametrize("params", [{"max_age": -1}, {"iou_threshold": 1.5},
-                                    {"min_hits": "x"}, {"max_age": 1.5}, {"nope": 1}])
+@pytest.mark.parametrize(
+    "params",
+    [{"max_age": -1}, {"iou_threshold": 1.5}, {"min_hits": "x"}, {"max_age": 1.5}, {"nope": 1}],
+)
 def test_sort_rejects_bad_params(params: dict) -> None:
     with pytest.raises(GstreamedError):
         create_tracker("sort", **params)
 
 
-@pytest.mark.parametrize("params", [{"track_buffer": -3}, {"frame_rate": 0},
-                                    {"match_thresh": float("nan")}, {"fuse_score": "maybe"}])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"track_buffer": -3},
+        {"frame_rate": 0},
+        {"match_thresh": float("nan")},
+        {"fuse_score": "maybe"},
+    ],
+)
 def test_bytetrack_rejects_bad_params(params: dict) -> None:
     with pytest.raises(GstreamedError):
         create_tracker("bytetrack", **params)

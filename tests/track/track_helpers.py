@@ -13,14 +13,16 @@ def box(x: float, y: float, w: float = 40.0, h: float = 100.0) -> list[float]:
     return [x, y, x + w, y + h]
 
 
-def frame(boxes: list[list[float]], conf: list[float] | float = 0.9,
-          cls: list[int] | int = 0) -> Detections:
+def frame(
+    boxes: list[list[float]], conf: list[float] | float = 0.9, cls: list[int] | int = 0
+) -> Detections:
     """One frame of detections."""
     n = len(boxes)
     conf_arr = np.broadcast_to(np.asarray(conf, np.float32), (n,))
     cls_arr = np.broadcast_to(np.asarray(cls, np.int32), (n,))
-    return Detections(np.asarray(boxes, np.float32).reshape(-1, 4), conf_arr, cls_arr,
-                      names=("person", "car"))
+    return Detections(
+        np.asarray(boxes, np.float32).reshape(-1, 4), conf_arr, cls_arr, names=("person", "car")
+    )
 
 
 def run(tracker, frames: list[Detections]) -> list[Detections]:
@@ -28,11 +30,12 @@ def run(tracker, frames: list[Detections]) -> list[Detections]:
     return [tracker.update(f) for f in frames]
 
 
-def ids_per_object(gt: list[dict[int, list[float]]], outputs: list[Detections],
-                   min_iou: float = 0.5) -> dict[int, list[int]]:
+def ids_per_object(
+    gt: list[dict[int, list[float]]], outputs: list[Detections], min_iou: float = 0.5
+) -> dict[int, list[int]]:
     """For each ground-truth object, the track ids of the outputs matching it, frame by frame."""
     seen: dict[int, list[int]] = {}
-    for objects, out in zip(gt, outputs):
+    for objects, out in zip(gt, outputs, strict=True):
         if not objects:
             continue
         ids = list(objects)

@@ -10,18 +10,19 @@ from gstreamed.errors import GstreamedError
 BACKENDS = ("ort", "torch")
 
 
-def load_backend(model: str | Path, backend: str = "ort", device: str = "cpu",
-                 **options: object) -> Backend:
+def load_backend(
+    model: str | Path, backend: str = "ort", device: str = "cpu", **options: object
+) -> Backend:
     """Open ``model`` with the named backend on ``device`` (``cpu``, ``cuda``, ``cuda:N``).
 
     Backend modules are imported lazily so the ORT path never imports torch.
     """
     if backend == "ort":
-        from gstreamed.backends.onnx import OnnxBackend
+        from gstreamed.backends.ort import OrtBackend
 
-        return OnnxBackend(model, device=device, **options)  # type: ignore[arg-type]
+        return OrtBackend(model, device=device, **options)  # type: ignore[arg-type]
     if backend == "torch":
-        from gstreamed.backends.torch import TorchBackend  # type: ignore[import-not-found]
+        from gstreamed.backends.pytorch import TorchBackend
 
         return TorchBackend(model, device=device, **options)  # type: ignore[arg-type]
     raise GstreamedError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")

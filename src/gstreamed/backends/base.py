@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import ast
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Protocol
+from typing import Protocol
 
 import numpy as np
 
@@ -13,6 +14,30 @@ from gstreamed.defaults import COCO_NAMES, INPUT_SIZE
 from gstreamed.errors import GstreamedError
 
 log = logging.getLogger(__name__)
+
+
+LAYOUTS = ("v8", "v5", "end2end")
+EXPECTED = (
+    "a YOLO detection head output: [B, 4+C, A] (YOLOv8/YOLO11), [B, A, 5+C] (YOLOv5) "
+    "or [B, K, 6] (end-to-end)"
+)
+
+
+def detect_layout(shape: Sequence[int | str | None], num_classes: int, source: str) -> str:
+    """Which YOLO output layout a (possibly symbolic) output shape has, or raise."""
+    if len(shape) != 3:
+        raise GstreamedError(f"{source}: output has shape {list(shape)}; expected {EXPECTED}")
+    _, d1, d2 = shape
+    if d1 == 4 + num_classes:
+        return "v8"
+    if d2 == 5 + num_classes:
+        return "v5"
+    if d2 == 6 and isinstance(d1, int) and d1 <= 1000:
+        return "end2end"
+    raise GstreamedError(
+        f"{source}: output shape {list(shape)} does not fit {num_classes} classes; expected "
+        f"{EXPECTED}. Is this a YOLO detection model with matching 'names' metadata?"
+    )
 
 
 @dataclass(frozen=True)
@@ -30,8 +55,9 @@ class ModelInfo:
     description: str = ""
 
     @classmethod
-    def from_metadata(cls, metadata: Mapping[str, str], source: str,
-                      fallback_size: tuple[int, int] | None = None) -> "ModelInfo":
+    def from_metadata(
+        cls, metadata: Mapping[str, str], source: str, fallback_size: tuple[int, int] | None = None
+    ) -> ModelInfo:
         """Parse Ultralytics metadata (``names``, ``imgsz``, ``stride``, ``task``).
 
         ``fallback_size`` is the static input size when the graph has one; a model with no
@@ -39,8 +65,10 @@ class ModelInfo:
         """
         task = metadata.get("task", "detect")
         if task != "detect":
-            raise GstreamedError(f"{source}: a '{task}' model; gstreamed runs detection models "
-                                 "(Ultralytics task 'detect')")
+            raise GstreamedError(
+                f"{source}: a '{task}' model; gstreamed runs detection models "
+                "(Ultralytics task 'detect')"
+            )
         names = parse_names(metadata.get("names"), source)
         size = parse_imgsz(metadata.get("imgsz")) or fallback_size or (INPUT_SIZE, INPUT_SIZE)
         stride = int(metadata.get("stride", 32))
@@ -98,7 +126,7 @@ class Backend(Protocol):
     name: str  # "ort" or "torch"
     device: str  # "cpu", "cuda:0", ...
     info: ModelInfo
-    layout: str  # head output layout, one of gstreamed.detect.decode.LAYOUTS
+    layout: str  # head output layout, one of LAYOUTS
 
     def forward(self, tensor: np.ndarray) -> np.ndarray: ...
 
@@ -114,4 +142,3 @@ def parse_device(device: str) -> tuple[str, int]:
     if kind not in ("cpu", "cuda") or (index and not index.isdigit()):
         raise GstreamedError(f"unknown device {device!r}: use cpu, cuda or cuda:N")
     return kind, int(index or 0)
-

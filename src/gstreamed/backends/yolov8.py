@@ -18,15 +18,13 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
 
 from gstreamed.backends.base import ModelInfo
 from gstreamed.defaults import COCO_NAMES
 from gstreamed.errors import GstreamedError
-
-
 
 try:
     import torch
@@ -44,10 +42,22 @@ NAMINGS = ("ultralytics-bn", "ultralytics-fused", "candle")
 
 # Ultralytics layer index -> candle module path (the layers without weights have no entry).
 CANDLE_PREFIXES = {
-    "model.0": "net.b1.0", "model.1": "net.b1.1", "model.2": "net.b2.0", "model.3": "net.b2.1",
-    "model.4": "net.b2.2", "model.5": "net.b3.0", "model.6": "net.b3.1", "model.7": "net.b4.0",
-    "model.8": "net.b4.1", "model.9": "net.b5.0", "model.12": "fpn.n1", "model.15": "fpn.n2",
-    "model.16": "fpn.n3", "model.18": "fpn.n4", "model.19": "fpn.n5", "model.21": "fpn.n6",
+    "model.0": "net.b1.0",
+    "model.1": "net.b1.1",
+    "model.2": "net.b2.0",
+    "model.3": "net.b2.1",
+    "model.4": "net.b2.2",
+    "model.5": "net.b3.0",
+    "model.6": "net.b3.1",
+    "model.7": "net.b4.0",
+    "model.8": "net.b4.1",
+    "model.9": "net.b5.0",
+    "model.12": "fpn.n1",
+    "model.15": "fpn.n2",
+    "model.16": "fpn.n3",
+    "model.18": "fpn.n4",
+    "model.19": "fpn.n5",
+    "model.21": "fpn.n6",
     "model.22": "head",
 }
 BN_PARTS = ("weight", "bias", "running_mean", "running_var")
@@ -157,13 +167,17 @@ def make_anchors(feats: Sequence[Tensor], offset: float = 0.5) -> tuple[Tensor, 
     for feat, stride in zip(feats, STRIDES, strict=True):
         h, w = feat.shape[2:]
         # float32 first: the ONNX exporter cannot trace a float16 arange
-        sy, sx = torch.meshgrid(torch.arange(h, device=device, dtype=torch.float32) + offset,
-                                torch.arange(w, device=device, dtype=torch.float32) + offset,
-                                indexing="ij")
+        sy, sx = torch.meshgrid(
+            torch.arange(h, device=device, dtype=torch.float32) + offset,
+            torch.arange(w, device=device, dtype=torch.float32) + offset,
+            indexing="ij",
+        )
         points.append(torch.stack((sx, sy), -1).view(-1, 2))
         strides.append(torch.full((h * w, 1), stride, device=device, dtype=torch.float32))
-    return (torch.cat(points).transpose(0, 1).to(dtype),
-            torch.cat(strides).transpose(0, 1).to(dtype))
+    return (
+        torch.cat(points).transpose(0, 1).to(dtype),
+        torch.cat(strides).transpose(0, 1).to(dtype),
+    )
 
 
 class Detect(nn.Module):
@@ -173,11 +187,21 @@ class Detect(nn.Module):
         super().__init__()
         self.nc = nc
         self.cv2 = nn.ModuleList(
-            nn.Sequential(Conv(c, box_hidden, 3), Conv(box_hidden, box_hidden, 3),
-                          nn.Conv2d(box_hidden, 4 * REG_MAX, 1)) for c in ch)
+            nn.Sequential(
+                Conv(c, box_hidden, 3),
+                Conv(box_hidden, box_hidden, 3),
+                nn.Conv2d(box_hidden, 4 * REG_MAX, 1),
+            )
+            for c in ch
+        )
         self.cv3 = nn.ModuleList(
-            nn.Sequential(Conv(c, cls_hidden, 3), Conv(cls_hidden, cls_hidden, 3),
-                          nn.Conv2d(cls_hidden, nc, 1)) for c in ch)
+            nn.Sequential(
+                Conv(c, cls_hidden, 3),
+                Conv(cls_hidden, cls_hidden, 3),
+                nn.Conv2d(cls_hidden, nc, 1),
+            )
+            for c in ch
+        )
         self.dfl = DFL()
         self._anchors: dict[tuple[object, ...], tuple[Tensor, Tensor]] = {}
 
@@ -191,8 +215,10 @@ class Detect(nn.Module):
         return self._anchors[key]
 
     def forward(self, feats: Sequence[Tensor]) -> Tensor:
-        outs = [torch.cat((box(f), cls(f)), 1).flatten(2)
-                for f, box, cls in zip(feats, self.cv2, self.cv3, strict=True)]
+        outs = [
+            torch.cat((box(f), cls(f)), 1).flatten(2)
+            for f, box, cls in zip(feats, self.cv2, self.cv3, strict=True)
+        ]
         box, cls = torch.cat(outs, 2).split((4 * REG_MAX, self.nc), 1)
         anchors, strides = self.anchors(feats)
         lt, rb = self.dfl(box).chunk(2, 1)
@@ -208,24 +234,38 @@ class YoloV8(nn.Module):
     ``max(16, c/4, 64)`` and ``max(c, min(nc, 100))`` with c the P3 channels.
     """
 
-    def __init__(self, scale: str, num_classes: int,
-                 head_hidden: tuple[int, int] | None = None) -> None:
+    def __init__(
+        self, scale: str, num_classes: int, head_hidden: tuple[int, int] | None = None
+    ) -> None:
         super().__init__()
         if scale not in SCALES:
-            raise GstreamedError(f"unknown YOLOv8 scale {scale!r}; choose one of "
-                                 f"{', '.join(SCALES)}")
+            raise GstreamedError(
+                f"unknown YOLOv8 scale {scale!r}; choose one of {', '.join(SCALES)}"
+            )
         s = SCALES[scale]
         c1, c2, c3, c4, c5 = (s.channels(c) for c in (64, 128, 256, 512, 1024))
         n3, n6 = s.repeats(3), s.repeats(6)
-        box_hidden, cls_hidden = head_hidden or (max(16, c3 // 4, 4 * REG_MAX),
-                                                 max(c3, min(num_classes, 100)))
+        box_hidden, cls_hidden = head_hidden or (
+            max(16, c3 // 4, 4 * REG_MAX),
+            max(c3, min(num_classes, 100)),
+        )
         self.scale, self.num_classes = scale, num_classes
         layers: dict[int, nn.Module] = {
-            0: Conv(3, c1, 3, 2), 1: Conv(c1, c2, 3, 2), 2: C2f(c2, c2, n3, True),
-            3: Conv(c2, c3, 3, 2), 4: C2f(c3, c3, n6, True), 5: Conv(c3, c4, 3, 2),
-            6: C2f(c4, c4, n6, True), 7: Conv(c4, c5, 3, 2), 8: C2f(c5, c5, n3, True),
-            9: SPPF(c5, c5), 12: C2f(c5 + c4, c4, n3, False), 15: C2f(c4 + c3, c3, n3, False),
-            16: Conv(c3, c3, 3, 2), 18: C2f(c3 + c4, c4, n3, False), 19: Conv(c4, c4, 3, 2),
+            0: Conv(3, c1, 3, 2),
+            1: Conv(c1, c2, 3, 2),
+            2: C2f(c2, c2, n3, True),
+            3: Conv(c2, c3, 3, 2),
+            4: C2f(c3, c3, n6, True),
+            5: Conv(c3, c4, 3, 2),
+            6: C2f(c4, c4, n6, True),
+            7: Conv(c4, c5, 3, 2),
+            8: C2f(c5, c5, n3, True),
+            9: SPPF(c5, c5),
+            12: C2f(c5 + c4, c4, n3, False),
+            15: C2f(c4 + c3, c3, n3, False),
+            16: Conv(c3, c3, 3, 2),
+            18: C2f(c3 + c4, c4, n3, False),
+            19: Conv(c4, c4, 3, 2),
             21: C2f(c4 + c5, c5, n3, False),
             22: Detect(num_classes, (c3, c4, c5), box_hidden, cls_hidden),
         }
@@ -270,8 +310,12 @@ def load_model(path: str | Path) -> LoadedModel:
     naming = detect_naming(tensors, path)
     scale, num_classes, head_hidden = infer_architecture(tensors, renamer(naming), path)
     network = YoloV8(scale, num_classes, head_hidden)
-    check_tensors(tensors, expected_tensors(network, naming), path,
-                  f"YOLOv8{scale} with {num_classes} classes")
+    check_tensors(
+        tensors,
+        expected_tensors(network, naming),
+        path,
+        f"YOLOv8{scale} with {num_classes} classes",
+    )
     network.load_state_dict(fuse_tensors(tensors, network, naming))
     network.eval()
     info = model_info(metadata, num_classes, naming, path)
@@ -286,13 +330,14 @@ def read_safetensors(path: Path) -> tuple[dict[str, Tensor], dict[str, str]]:
     if path.suffix.lower() in (".pt", ".pth", ".ckpt", ".bin"):
         raise GstreamedError(
             f"{path}: pickled PyTorch checkpoints are not loaded (unpickling can run code); "
-            "convert the weights to .safetensors, or export an ONNX model and use --backend ort")
+            "convert the weights to .safetensors, or export an ONNX model and use --backend ort"
+        )
     if not path.is_file():
         raise GstreamedError(f"model not found: {path}")
     try:
         with safe_open(str(path), framework="pt") as f:
             metadata = dict(f.metadata() or {})
-            tensors = {k: f.get_tensor(k).float() for k in f.keys()}
+            tensors = {k: f.get_tensor(k).float() for k in f.keys()}  # noqa: SIM118 (not iterable)
     except (SafetensorError, OSError, ValueError) as exc:
         raise GstreamedError(f"{path}: not a readable safetensors file ({exc})") from None
     return tensors, metadata
@@ -306,7 +351,8 @@ def detect_naming(tensors: Mapping[str, Tensor], path: Path) -> str:
         return "ultralytics-bn" if "model.0.bn.weight" in tensors else "ultralytics-fused"
     raise GstreamedError(
         f"{path}: no YOLOv8 weights found (expected a tensor 'model.0.conv.weight' with "
-        "Ultralytics names or 'net.b1.0.conv.weight' with candle names)")
+        "Ultralytics names or 'net.b1.0.conv.weight' with candle names)"
+    )
 
 
 def _candle_name(key: str) -> str:
@@ -327,25 +373,30 @@ def renamer(naming: str) -> Callable[[str], str]:
     return _candle_name if naming == "candle" else _same_name
 
 
-def infer_architecture(tensors: Mapping[str, Tensor], rename: Callable[[str], str],
-                       path: Path) -> tuple[str, int, tuple[int, int]]:
+def infer_architecture(
+    tensors: Mapping[str, Tensor], rename: Callable[[str], str], path: Path
+) -> tuple[str, int, tuple[int, int]]:
     """Scale, class count and head hidden channels read from the tensor shapes.
 
     ``rename`` maps an Ultralytics tensor name to the file's naming.
     """
+
     def shape(key: str) -> tuple[int, ...]:
         name = rename(key)
         if name not in tensors:
-            raise GstreamedError(f"{path}: missing tensor '{name}'; is this a YOLOv8 "
-                                 "detection model?")
+            raise GstreamedError(
+                f"{path}: missing tensor '{name}'; is this a YOLOv8 detection model?"
+            )
         return tuple(tensors[name].shape)
 
     stem = shape("model.0.conv.weight")[0]
     scale = next((k for k, s in SCALES.items() if s.channels(64) == stem), None)
     if scale is None:
         widths = ", ".join(f"{k}: {s.channels(64)}" for k, s in SCALES.items())
-        raise GstreamedError(f"{path}: first convolution has {stem} output channels, which "
-                             f"fits no YOLOv8 scale ({widths})")
+        raise GstreamedError(
+            f"{path}: first convolution has {stem} output channels, which "
+            f"fits no YOLOv8 scale ({widths})"
+        )
     num_classes = shape("model.22.cv3.0.2.weight")[0]
     hidden = (shape("model.22.cv2.0.0.conv.weight")[0], shape("model.22.cv3.0.0.conv.weight")[0])
     return scale, num_classes, hidden
@@ -367,26 +418,32 @@ def expected_tensors(network: YoloV8, naming: str) -> dict[str, tuple[int, ...]]
     return {rename(k): v for k, v in shapes.items()}
 
 
-def check_tensors(tensors: Mapping[str, Tensor], expected: Mapping[str, tuple[int, ...]],
-                  path: Path, what: str) -> None:
+def check_tensors(
+    tensors: Mapping[str, Tensor], expected: Mapping[str, tuple[int, ...]], path: Path, what: str
+) -> None:
     """Raise GstreamedError for the first missing, mis-shaped or unexpected tensor."""
     for name, shape in expected.items():
         if name not in tensors:
-            raise GstreamedError(f"{path}: missing tensor '{name}' (expected shape "
-                                 f"{list(shape)} for {what})")
+            raise GstreamedError(
+                f"{path}: missing tensor '{name}' (expected shape {list(shape)} for {what})"
+            )
         if tuple(tensors[name].shape) != shape:
-            raise GstreamedError(f"{path}: tensor '{name}' has shape "
-                                 f"{list(tensors[name].shape)}, expected {list(shape)} for {what}")
-    extra = sorted(k for k in tensors if k not in expected
-                   and not k.endswith(".num_batches_tracked"))
+            raise GstreamedError(
+                f"{path}: tensor '{name}' has shape "
+                f"{list(tensors[name].shape)}, expected {list(shape)} for {what}"
+            )
+    extra = sorted(
+        k for k in tensors if k not in expected and not k.endswith(".num_batches_tracked")
+    )
     if extra:
         more = f" and {len(extra) - 3} more" if len(extra) > 3 else ""
-        raise GstreamedError(f"{path}: unexpected tensors {', '.join(extra[:3])}{more} for "
-                             f"{what}; gstreamed runs YOLOv8 detection models")
+        raise GstreamedError(
+            f"{path}: unexpected tensors {', '.join(extra[:3])}{more} for "
+            f"{what}; gstreamed runs YOLOv8 detection models"
+        )
 
 
-def fuse_tensors(tensors: Mapping[str, Tensor], network: YoloV8,
-                 naming: str) -> dict[str, Tensor]:
+def fuse_tensors(tensors: Mapping[str, Tensor], network: YoloV8, naming: str) -> dict[str, Tensor]:
     """The network's state dict from checked file tensors: renamed, batch norm folded."""
     source = renamer(naming)
     state = {k: tensors[source(k)] for k in network.state_dict() if source(k) in tensors}
@@ -401,23 +458,31 @@ def fuse_tensors(tensors: Mapping[str, Tensor], network: YoloV8,
     return state
 
 
-def model_info(metadata: Mapping[str, str], num_classes: int, naming: str,
-               path: Path) -> ModelInfo:
+def model_info(metadata: Mapping[str, str], num_classes: int, naming: str, path: Path) -> ModelInfo:
     """ModelInfo from the file's metadata; candle files (no metadata) are COCO models."""
     meta = dict(metadata)
     if "names" not in meta:
         if naming == "candle" and num_classes == len(COCO_NAMES):
-            log.info("%s: candle YOLOv8 weights carry no class names; using the 80 COCO "
-                     "classes they were trained on", path)
+            log.info(
+                "%s: candle YOLOv8 weights carry no class names; using the 80 COCO "
+                "classes they were trained on",
+                path,
+            )
             meta["names"] = str(dict(enumerate(COCO_NAMES)))
         elif num_classes != len(COCO_NAMES):
-            log.warning("%s has no class names in its metadata; naming its %d classes "
-                        "class0..class%d", path, num_classes, num_classes - 1)
+            log.warning(
+                "%s has no class names in its metadata; naming its %d classes class0..class%d",
+                path,
+                num_classes,
+                num_classes - 1,
+            )
             meta["names"] = str([f"class{i}" for i in range(num_classes)])
     info = ModelInfo.from_metadata(meta, str(path))
     if len(info.names) != num_classes:
-        raise GstreamedError(f"{path}: metadata names {len(info.names)} classes but the "
-                             f"weights have {num_classes}; fix the 'names' metadata")
+        raise GstreamedError(
+            f"{path}: metadata names {len(info.names)} classes but the "
+            f"weights have {num_classes}; fix the 'names' metadata"
+        )
     return info
 
 
@@ -427,6 +492,7 @@ def resize_info(info: ModelInfo, imgsz: int | Sequence[int] | None) -> ModelInfo
         return info
     size = (int(imgsz), int(imgsz)) if isinstance(imgsz, int) else tuple(int(v) for v in imgsz)
     if len(size) != 2 or any(v <= 0 or v % STRIDES[-1] for v in size):
-        raise GstreamedError(f"image size {imgsz} must be one or two positive multiples of "
-                             f"{STRIDES[-1]}")
-    return replace(info, input_size=size)  # type: ignore[arg-type]
+        raise GstreamedError(
+            f"image size {imgsz} must be one or two positive multiples of {STRIDES[-1]}"
+        )
+    return replace(info, input_size=size)

@@ -53,7 +53,8 @@ def resolve_model(model: str | Path | None) -> Path:
         return default
     raise GstreamedError(
         "no model: pass --model PATH.onnx, set $GSTREAMED_MODEL, or run "
-        "'gstreamed models pull yolov8n' to download one into the cache")
+        "'gstreamed models pull yolov8n' to download one into the cache"
+    )
 
 
 def default_model() -> Path | None:
@@ -70,8 +71,9 @@ def set_default(name: str) -> Path:
     """Mark the cached model file ``name`` (e.g. ``yolov8s.onnx``) as the default."""
     path = models_dir() / name
     if not path.is_file():
-        raise GstreamedError(f"no cached model {name!r} in {models_dir()}; see "
-                             "'gstreamed models list'")
+        raise GstreamedError(
+            f"no cached model {name!r} in {models_dir()}; see 'gstreamed models list'"
+        )
     _write_atomic(models_dir() / DEFAULT_MARKER, name + "\n")
     return path
 
@@ -92,9 +94,11 @@ def list_models() -> list[CachedModel]:
     if not directory.is_dir():
         return []
     default = default_model()
-    return [CachedModel(p.name, p, p.stat().st_size, p == default)
-            for p in sorted(directory.iterdir())
-            if p.suffix in (".onnx", ".safetensors") and p.is_file()]
+    return [
+        CachedModel(p.name, p, p.stat().st_size, p == default)
+        for p in sorted(directory.iterdir())
+        if p.suffix in (".onnx", ".safetensors") and p.is_file()
+    ]
 
 
 def pull(name: str, force: bool = False) -> Path:
@@ -109,7 +113,7 @@ def pull(name: str, force: bool = False) -> Path:
     weights = models_dir() / f"{name}.safetensors"
     onnx_path = weights.with_suffix(".onnx")
     manifest = _read_manifest()
-    recorded = manifest.get(weights.name)
+    recorded = manifest.get(weights.name, {})
     fresh = force or not (weights.is_file() and recorded)
     if fresh:
         url = _download(weights.name, force)
@@ -119,18 +123,20 @@ def pull(name: str, force: bool = False) -> Path:
             weights.unlink(missing_ok=True)
             raise
         manifest[weights.name] = {
-            "sha256": sha256_of(weights), "size": weights.stat().st_size, "url": url,
-            "downloaded": datetime.datetime.now(datetime.timezone.utc).isoformat(
-                timespec="seconds"),
+            "sha256": sha256_of(weights),
+            "size": weights.stat().st_size,
+            "url": url,
+            "downloaded": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         }
         _write_atomic(models_dir() / MANIFEST, json.dumps(manifest, indent=2) + "\n")
     else:
-        actual = sha256_of(weights)
-        if actual != recorded["sha256"]:
+        actual, expected = sha256_of(weights), str(recorded["sha256"])
+        if actual != expected:
             raise GstreamedError(
-                f"{weights}: sha256 {actual[:12]}... differs from {recorded['sha256'][:12]}... "
+                f"{weights}: sha256 {actual[:12]}... differs from {expected[:12]}... "
                 f"recorded at download; run 'gstreamed models pull {name} --force' to fetch "
-                "it again")
+                "it again"
+            )
         log.info("%s: cached, sha256 matches the manifest", weights)
     if fresh or not onnx_path.is_file():
         export_onnx(weights, onnx_path, force=True)
@@ -168,11 +174,18 @@ def _download(filename: str, force: bool) -> str:
         raise GstreamedError(
             f"{filename} is not in the model cache (or not verified) and HF_HUB_OFFLINE is "
             f"set; unset it to "
-            f"download from {where}, or pass --model PATH")
+            f"download from {where}, or pass --model PATH"
+        )
     log.info("downloading %s from %s", filename, where)
     try:
-        hf_hub_download(HUB_REPO, filename, revision=HUB_REVISION, local_dir=models_dir(),
-                        endpoint=_endpoint(), force_download=force)
+        hf_hub_download(
+            HUB_REPO,
+            filename,
+            revision=HUB_REVISION,
+            local_dir=models_dir(),
+            endpoint=_endpoint(),
+            force_download=force,
+        )
     except (HfHubHTTPError, OSError) as exc:  # "not in local cache" errors are OSErrors too
         if isinstance(exc, EntryNotFoundError) and isinstance(exc, HfHubHTTPError):
             raise GstreamedError(f"{where} has no file {filename}") from None
@@ -182,7 +195,8 @@ def _download(filename: str, force: bool) -> str:
         raise GstreamedError(
             f"could not download {filename} from {where} ({reason}); check the network "
             "connection or set HF_ENDPOINT to a reachable Hub mirror, or pass --model "
-            "PATH") from None
+            "PATH"
+        ) from None
     return hf_hub_url(HUB_REPO, filename, revision=HUB_REVISION, endpoint=_endpoint())
 
 
@@ -193,8 +207,9 @@ def _check_weights(path: Path, scale: str) -> None:
     try:
         loaded = load_model(path)
     except GstreamedError as exc:
-        raise GstreamedError(f"downloaded weights failed the check and were removed: "
-                             f"{exc}") from None
+        raise GstreamedError(
+            f"downloaded weights failed the check and were removed: {exc}"
+        ) from None
     if loaded.scale != scale:
         raise GstreamedError(f"{path} holds YOLOv8{loaded.scale} weights, not YOLOv8{scale}")
 
@@ -206,8 +221,9 @@ def _read_manifest() -> dict[str, dict[str, object]]:
     try:
         return json.loads(path.read_text())
     except (OSError, ValueError) as exc:
-        raise GstreamedError(f"{path}: unreadable manifest ({exc}); delete it and pull "
-                             "again") from None
+        raise GstreamedError(
+            f"{path}: unreadable manifest ({exc}); delete it and pull again"
+        ) from None
 
 
 def _write_atomic(path: Path, text: str) -> None:

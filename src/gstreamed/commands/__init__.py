@@ -8,5 +8,13 @@ from __future__ import annotations
 
 # Module names under gstreamed.commands; "run" (process an input) is the default command.
 SUBCOMMANDS: tuple[str, ...] = (
-    "run", "demo", "launch", "env", "bench", "models", "export", "track", "eval",
+    "run",
+    "demo",
+    "launch",
+    "env",
+    "bench",
+    "models",
+    "export",
+    "track",
+    "eval",
 )

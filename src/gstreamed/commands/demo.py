@@ -10,14 +10,23 @@ from gstreamed.errors import GstreamedError
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
-        "demo", help="make a sample clip and detect + track objects in it",
+        "demo",
+        help="make a sample clip and detect + track objects in it",
         description="Write a short sample clip (photos moving across a street) into DIR, then "
-                    "run 'gstreamed run' on it with the default model: DIR/sample.mp4.out.mkv "
-                    "and DIR/sample.mp4.jsonl.")
-    parser.add_argument("--dir", type=Path, default=Path("out"),
-                        help="where to write the clip and results (default: ./out)")
-    parser.add_argument("--model", metavar="PATH", help="model (default: $GSTREAMED_MODEL or "
-                                                         "the cached default model)")
+        "run 'gstreamed run' on it with the default model: DIR/sample.mp4.out.mkv "
+        "and DIR/sample.mp4.jsonl.",
+    )
+    parser.add_argument(
+        "--dir",
+        type=Path,
+        default=Path("out"),
+        help="where to write the clip and results (default: ./out)",
+    )
+    parser.add_argument(
+        "--model",
+        metavar="PATH",
+        help="model (default: $GSTREAMED_MODEL or the cached default model)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -32,5 +41,14 @@ def run(args: argparse.Namespace) -> int:
     args.dir.mkdir(parents=True, exist_ok=True)
     clip = write_clip(args.dir / "sample.mp4")
     print(f"sample clip: {clip}")
-    return main(["run", str(clip), "--model", str(model), "--force",
-                 "--json", str(args.dir / "sample.mp4.jsonl")])
+    return main(
+        [
+            "run",
+            str(clip),
+            "--model",
+            str(model),
+            "--force",
+            "--json",
+            str(args.dir / "sample.mp4.jsonl"),
+        ]
+    )

@@ -23,17 +23,21 @@ def plugin_environment() -> dict[str, str]:
 
     package = Path(gstreamed.__file__).resolve().parent
     paths = [str(package.parent), *site.getsitepackages()]
-    return {"GST_PLUGIN_PATH": str(package / "gst" / "plugins"),
-            "PYTHONPATH": ":".join(dict.fromkeys(paths)),
-            "PYTHONPYCACHEPREFIX": str(cache_dir() / "plugin-bytecode")}
+    return {
+        "GST_PLUGIN_PATH": str(package / "gst" / "plugins"),
+        "PYTHONPATH": ":".join(dict.fromkeys(paths)),
+        "PYTHONPYCACHEPREFIX": str(cache_dir() / "plugin-bytecode"),
+    }
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
-        "env", help="print the exports that make gst-launch-1.0 find the gstreamed elements",
+        "env",
+        help="print the exports that make gst-launch-1.0 find the gstreamed elements",
         description="Print shell exports for GST_PLUGIN_PATH, PYTHONPATH and "
-                    "PYTHONPYCACHEPREFIX; use as "
-                    "eval \"$(gstreamed env)\" before gst-inspect-1.0 / gst-launch-1.0.")
+        "PYTHONPYCACHEPREFIX; use as "
+        'eval "$(gstreamed env)" before gst-inspect-1.0 / gst-launch-1.0.',
+    )
     parser.set_defaults(func=run)
 
 

@@ -20,16 +20,27 @@ COLUMNS = ("HOTA", "MOTA", "IDF1", "IDSW", "precision", "recall", "FP", "FN")
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
-        "eval", help="score MOTChallenge tracking results against ground truth",
+        "eval",
+        help="score MOTChallenge tracking results against ground truth",
         description="Compute HOTA, MOTA, IDF1, ID switches, precision and recall (TrackEval) "
-                    "per sequence and overall. GT is a gt.txt or a directory in MOT layout "
-                    "(SEQ/gt/gt.txt, SEQ/seqinfo.ini); RESULTS is then a results file or a "
-                    "directory of SEQ.txt files.")
+        "per sequence and overall. GT is a gt.txt or a directory in MOT layout "
+        "(SEQ/gt/gt.txt, SEQ/seqinfo.ini); RESULTS is then a results file or a "
+        "directory of SEQ.txt files.",
+    )
     parser.add_argument("--gt", type=Path, required=True, help="gt.txt or MOT ground-truth dir")
-    parser.add_argument("--results", type=Path, required=True,
-                        help="results file, or directory with one SEQ.txt per sequence")
-    parser.add_argument("--json", type=Path, default=None, metavar="PATH",
-                        help="also write the metrics as JSON (ratios as fractions 0..1)")
+    parser.add_argument(
+        "--results",
+        type=Path,
+        required=True,
+        help="results file, or directory with one SEQ.txt per sequence",
+    )
+    parser.add_argument(
+        "--json",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="also write the metrics as JSON (ratios as fractions 0..1)",
+    )
     parser.add_argument("--force", action="store_true", help="overwrite an existing --json file")
     parser.set_defaults(func=run)
 
@@ -70,12 +81,14 @@ def run(args: argparse.Namespace) -> int:
         log.info("%s: %s vs %s", name, result_path, gt_path)
     report = evaluate(data)
     rows = [(name, *(_cell(c, metrics[c]) for c in COLUMNS)) for name, metrics in report.items()]
-    print_table("tracking metrics (%)", ("sequence",) + COLUMNS, rows)
+    print_table("tracking metrics (%)", ("sequence", *COLUMNS), rows)
     if args.json is not None:
         combined = report.pop("COMBINED")
         try:
-            args.json.write_text(json.dumps({"sequences": report, "combined": combined},
-                                            indent=2) + "\n", encoding="utf-8")
+            args.json.write_text(
+                json.dumps({"sequences": report, "combined": combined}, indent=2) + "\n",
+                encoding="utf-8",
+            )
         except OSError as err:
             raise GstreamedError(f"cannot write {args.json}: {err.strerror or err}") from None
     return 0

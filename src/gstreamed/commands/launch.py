@@ -12,10 +12,12 @@ from gstreamed.timing import Timings, render_table
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
-        "launch", help="run a gst-launch-1.0 style pipeline in-process",
+        "launch",
+        help="run a gst-launch-1.0 style pipeline in-process",
         description="Run a pipeline description (as gst-launch-1.0 takes it) with the "
-                    "gstreamed_detect, gstreamed_track and gstreamed_overlay elements "
-                    "registered in this process; prints their timing table at the end.")
+        "gstreamed_detect, gstreamed_track and gstreamed_overlay elements "
+        "registered in this process; prints their timing table at the end.",
+    )
     parser.add_argument("pipeline", nargs="+", help="pipeline description")
     parser.set_defaults(func=run)
 
@@ -32,8 +34,11 @@ def run(args: argparse.Namespace) -> int:
     except GLib.Error as exc:
         raise GstreamedError(f"invalid pipeline: {exc.message}") from None
     timings = Timings()
-    ours = [e for e in pipeline.iterate_recurse() if isinstance(e, _RgbFilter)] \
-        if isinstance(pipeline, Gst.Bin) else []
+    ours = (
+        [e for e in pipeline.iterate_recurse() if isinstance(e, _RgbFilter)]
+        if isinstance(pipeline, Gst.Bin)
+        else []
+    )
     for element in ours:
         element.timings = timings
     frames = 0
@@ -48,6 +53,8 @@ def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     interrupted = play(pipeline, "pipeline")
     if ours and frames:
-        print(render_table(timings, frames, time.perf_counter() - start, "gstreamed launch"),
-              file=sys.stderr)
+        print(
+            render_table(timings, frames, time.perf_counter() - start, "gstreamed launch"),
+            file=sys.stderr,
+        )
     return 130 if interrupted else 0

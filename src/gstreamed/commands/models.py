@@ -9,20 +9,25 @@ from gstreamed.backends import zoo
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
-        "models", help="download and list cached models",
+        "models",
+        help="download and list cached models",
         description=f"Manage the model cache ({zoo.models_dir()}; set $GSTREAMED_CACHE to move "
-                    "it). The default model is used when neither --model nor "
-                    "$GSTREAMED_MODEL is given.")
+        "it). The default model is used when neither --model nor "
+        "$GSTREAMED_MODEL is given.",
+    )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     pull = actions.add_parser(
-        "pull", help="download YOLOv8 COCO weights, export ONNX, make it the default",
+        "pull",
+        help="download YOLOv8 COCO weights, export ONNX, make it the default",
         description=f"Download {zoo.HUB_REPO}/NAME.safetensors from the Hugging Face Hub "
-                    "($HF_ENDPOINT and $HF_HUB_OFFLINE are honoured), check it, export "
-                    "NAME.onnx beside it and make that the default model. Needs the torch "
-                    "extra for the export.")
+        "($HF_ENDPOINT and $HF_HUB_OFFLINE are honoured), check it, export "
+        "NAME.onnx beside it and make that the default model. Needs the torch "
+        "extra for the export.",
+    )
     pull.add_argument("name", choices=zoo.ZOO_MODELS, help="model to download")
-    pull.add_argument("--force", action="store_true",
-                      help="download and export again even when cached")
+    pull.add_argument(
+        "--force", action="store_true", help="download and export again even when cached"
+    )
     actions.add_parser("list", help="list cached models (* marks the default)")
     default = actions.add_parser("default", help="make a cached model file the default")
     default.add_argument("name", help="cached file name, e.g. yolov8s.onnx")

@@ -28,13 +28,20 @@ class Job:
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
-        "track", help="track MOTChallenge detections (det.txt) into MOT results",
+        "track",
+        help="track MOTChallenge detections (det.txt) into MOT results",
         description="Track the boxes of a MOTChallenge det.txt and write MOT results "
-                    "(frame,id,x,y,w,h,conf,-1,-1,-1). Given a directory in MOT layout "
-                    "(SEQ/det/det.txt, SEQ/seqinfo.ini), tracks every sequence into OUT/SEQ.txt.")
+        "(frame,id,x,y,w,h,conf,-1,-1,-1). Given a directory in MOT layout "
+        "(SEQ/det/det.txt, SEQ/seqinfo.ini), tracks every sequence into OUT/SEQ.txt.",
+    )
     parser.add_argument("input", type=Path, help="det.txt, or a directory of MOT sequences")
-    parser.add_argument("-o", "--output", type=Path, required=True,
-                        help="results file (for a det.txt) or directory (for sequences)")
+    parser.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        required=True,
+        help="results file (for a det.txt) or directory (for sequences)",
+    )
     parser.add_argument("--force", action="store_true", help="overwrite existing results")
     add_tracker_arguments(parser)
     parser.set_defaults(func=run)
@@ -46,10 +53,13 @@ def _jobs(source: Path, output: Path) -> list[Job]:
             raise GstreamedError(f"{output} is a directory; give a results file path")
         return [Job(source.stem, source, output, source.parent.parent / "seqinfo.ini")]
     if output.exists() and not output.is_dir():
-        raise GstreamedError(f"{output} is a file; give a directory for the results of "
-                             f"the sequences in {source}")
-    return [Job(name, seq / "det" / "det.txt", output / f"{name}.txt", seq / "seqinfo.ini")
-            for name, seq in find_sequences(source, "det/det.txt")]
+        raise GstreamedError(
+            f"{output} is a file; give a directory for the results of the sequences in {source}"
+        )
+    return [
+        Job(name, seq / "det" / "det.txt", output / f"{name}.txt", seq / "seqinfo.ini")
+        for name, seq in find_sequences(source, "det/det.txt")
+    ]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -73,8 +83,19 @@ def run(args: argparse.Namespace) -> int:
         written = write_results(job.output, results)
         tracks = len({int(i) for r in results for i in r.track_id})
         log.info("%s: %d frames, %d tracks -> %s", job.name, len(frames), tracks, job.output)
-        rows.append((job.name, str(len(frames)), str(len(table)), str(tracks), str(written),
-                     f"{len(frames) / seconds:,.0f}" if seconds > 0 else "-"))
-    print_table(f"tracking ({args.tracker})",
-                ("sequence", "frames", "detections", "tracks", "rows written", "frames/s"), rows)
+        rows.append(
+            (
+                job.name,
+                str(len(frames)),
+                str(len(table)),
+                str(tracks),
+                str(written),
+                f"{len(frames) / seconds:,.0f}" if seconds > 0 else "-",
+            )
+        )
+    print_table(
+        f"tracking ({args.tracker})",
+        ("sequence", "frames", "detections", "tracks", "rows written", "frames/s"),
+        rows,
+    )
     return 0

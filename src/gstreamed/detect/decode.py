@@ -10,32 +10,9 @@ All vectorised; the only Python loop is over NMS survivors inside OpenCV's C++ N
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
 
 import cv2
 import numpy as np
-
-from gstreamed.errors import GstreamedError
-
-LAYOUTS = ("v8", "v5", "end2end")
-EXPECTED = ("a YOLO detection head output: [B, 4+C, A] (YOLOv8/YOLO11), [B, A, 5+C] (YOLOv5) "
-            "or [B, K, 6] (end-to-end)")
-
-
-def detect_layout(shape: Sequence[int | str | None], num_classes: int, source: str) -> str:
-    """Which YOLO output layout a (possibly symbolic) output shape has, or raise."""
-    if len(shape) != 3:
-        raise GstreamedError(f"{source}: output has shape {list(shape)}; expected {EXPECTED}")
-    _, d1, d2 = shape
-    if d1 == 4 + num_classes:
-        return "v8"
-    if d2 == 5 + num_classes:
-        return "v5"
-    if d2 == 6 and isinstance(d1, int) and d1 <= 1000:
-        return "end2end"
-    raise GstreamedError(
-        f"{source}: output shape {list(shape)} does not fit {num_classes} classes; expected "
-        f"{EXPECTED}. Is this a YOLO detection model with matching 'names' metadata?")
 
 
 @dataclass
@@ -47,16 +24,16 @@ class RawBoxes:
     class_id: np.ndarray
 
 
-def candidates(output: np.ndarray, layout: str, conf: float,
-               classes: np.ndarray | None = None) -> RawBoxes:
+def candidates(
+    output: np.ndarray, layout: str, conf: float, classes: np.ndarray | None = None
+) -> RawBoxes:
     """Boxes of one image's head output (batch dimension removed) scoring at least ``conf``.
 
     ``classes`` restricts to those class ids. Filtering happens before the class argmax so
     only surviving anchors pay for it.
     """
     if layout == "end2end":
-        keep = output[:, 4] >= conf
-        rows = output[keep]
+        rows = output[output[:, 4] >= conf]
         xyxy, score, cls = rows[:, :4], rows[:, 4], rows[:, 5].astype(np.int32)
     else:
         if layout == "v8":
@@ -86,8 +63,9 @@ def candidates(output: np.ndarray, layout: str, conf: float,
     if classes is not None and layout == "end2end":
         mask = np.isin(cls, classes)
         xyxy, score, cls = xyxy[mask], score[mask], cls[mask]
-    return RawBoxes(np.asarray(xyxy, np.float32), np.asarray(score, np.float32),
-                    np.asarray(cls, np.int32))
+    return RawBoxes(
+        np.asarray(xyxy, np.float32), np.asarray(score, np.float32), np.asarray(cls, np.int32)
+    )
 
 
 def nms(raw: RawBoxes, iou: float, max_det: int) -> np.ndarray:
@@ -97,6 +75,7 @@ def nms(raw: RawBoxes, iou: float, max_det: int) -> np.ndarray:
     xywh = np.empty_like(raw.xyxy)
     xywh[:, :2] = raw.xyxy[:, :2]
     xywh[:, 2:] = raw.xyxy[:, 2:] - raw.xyxy[:, :2]
-    keep = cv2.dnn.NMSBoxesBatched(xywh, raw.confidence, raw.class_id, 0.0, iou)
-    keep = np.asarray(keep, np.int64).reshape(-1)
+    # OpenCV's stubs declare sequences; it takes (and is given) numpy arrays.
+    kept = cv2.dnn.NMSBoxesBatched(xywh, raw.confidence, raw.class_id, 0.0, iou)  # type: ignore[arg-type]
+    keep = np.asarray(kept, np.int64).reshape(-1)
     return keep[np.argsort(-raw.confidence[keep], kind="stable")][:max_det]

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -21,7 +22,7 @@ class Detections:
     xyxy: np.ndarray
     confidence: np.ndarray
     class_id: np.ndarray
-    track_id: np.ndarray = field(default=None)  # type: ignore[assignment]
+    track_id: np.ndarray = field(default=None)  # type: ignore[arg-type]  # None: untracked
     names: Sequence[str] = ()
 
     def __post_init__(self) -> None:
@@ -35,22 +36,31 @@ class Detections:
             self.track_id = np.asarray(self.track_id, dtype=np.int64).reshape(n)
 
     @classmethod
-    def empty(cls, names: Sequence[str] = ()) -> "Detections":
+    def empty(cls, names: Sequence[str] = ()) -> Detections:
         """No detections, with the given class-name table."""
-        return cls(np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int32),
-                   names=names)
+        return cls(
+            np.zeros((0, 4), np.float32),
+            np.zeros(0, np.float32),
+            np.zeros(0, np.int32),
+            names=names,
+        )
 
     def __len__(self) -> int:
         return len(self.xyxy)
 
-    def __getitem__(self, index: Any) -> "Detections":
+    def __getitem__(self, index: Any) -> Detections:
         """Select rows by mask, index array or slice; keeps the name table."""
         if isinstance(index, (int, np.integer)):
             index = [int(index)]
-        return Detections(self.xyxy[index], self.confidence[index], self.class_id[index],
-                          self.track_id[index], self.names)
+        return Detections(
+            self.xyxy[index],
+            self.confidence[index],
+            self.class_id[index],
+            self.track_id[index],
+            self.names,
+        )
 
-    def with_track_ids(self, track_id: np.ndarray) -> "Detections":
+    def with_track_ids(self, track_id: np.ndarray) -> Detections:
         """A copy of these detections carrying the given track ids."""
         return Detections(self.xyxy, self.confidence, self.class_id, track_id, self.names)
 
@@ -73,16 +83,20 @@ class Detections:
                 "class_name": self.class_name(int(cls)),
                 "track_id": int(tid) if tid != NO_TRACK else None,
             }
-            for box, conf, cls, tid in zip(self.xyxy, self.confidence, self.class_id,
-                                           self.track_id)
+            for box, conf, cls, tid in zip(
+                self.xyxy, self.confidence, self.class_id, self.track_id, strict=True
+            )
         ]
 
     @staticmethod
-    def concatenate(parts: Sequence["Detections"], names: Sequence[str] = ()) -> "Detections":
+    def concatenate(parts: Sequence[Detections], names: Sequence[str] = ()) -> Detections:
         """Join several detection sets (same name table) into one."""
         if not parts:
             return Detections.empty(names)
-        return Detections(np.concatenate([p.xyxy for p in parts]),
-                          np.concatenate([p.confidence for p in parts]),
-                          np.concatenate([p.class_id for p in parts]),
-                          np.concatenate([p.track_id for p in parts]), parts[0].names or names)
+        return Detections(
+            np.concatenate([p.xyxy for p in parts]),
+            np.concatenate([p.confidence for p in parts]),
+            np.concatenate([p.class_id for p in parts]),
+            np.concatenate([p.track_id for p in parts]),
+            parts[0].names or names,
+        )

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -17,8 +17,9 @@ from gstreamed.errors import GstreamedError
 from gstreamed.timing import Timings
 
 
-def resolve_classes(classes: Sequence[str | int] | str | None,
-                    names: Sequence[str]) -> np.ndarray | None:
+def resolve_classes(
+    classes: Sequence[str | int] | str | None, names: Sequence[str]
+) -> np.ndarray | None:
     """Class ids from names or ids (``"person,car"`` or a list); ``None`` keeps all classes."""
     if classes is None or classes == "" or classes == []:
         return None
@@ -31,18 +32,25 @@ def resolve_classes(classes: Sequence[str | int] | str | None,
         elif text in names:
             ids.append(names.index(text))
         else:
-            raise GstreamedError(f"unknown class {text!r}; this model knows: "
-                                 f"{', '.join(names[:20])}{' ...' if len(names) > 20 else ''}")
+            raise GstreamedError(
+                f"unknown class {text!r}; this model knows: "
+                f"{', '.join(names[:20])}{' ...' if len(names) > 20 else ''}"
+            )
     return np.asarray(sorted(set(ids)), np.int64)
 
 
 class Detector:
     """Runs a YOLO detection model on RGB frames and returns boxes in frame pixels."""
 
-    def __init__(self, backend: Backend, conf: float = defaults.CONF_THRESHOLD,
-                 iou: float = defaults.IOU_THRESHOLD,
-                 classes: Sequence[str | int] | str | None = None,
-                 max_det: int = defaults.MAX_DETECTIONS, timings: Timings | None = None) -> None:
+    def __init__(
+        self,
+        backend: Backend,
+        conf: float = defaults.CONF_THRESHOLD,
+        iou: float = defaults.IOU_THRESHOLD,
+        classes: Sequence[str | int] | str | None = None,
+        max_det: int = defaults.MAX_DETECTIONS,
+        timings: Timings | None = None,
+    ) -> None:
         if not 0.0 <= conf <= 1.0 or not 0.0 <= iou <= 1.0:
             raise GstreamedError("--conf and --iou must lie between 0 and 1")
         self.backend = backend
@@ -55,8 +63,9 @@ class Detector:
         self._preprocess = Preprocessor(self.input_size, batch=1)
 
     @classmethod
-    def from_model(cls, model: str | Path, backend: str = "ort", device: str = "cpu",
-                   **options: object) -> "Detector":
+    def from_model(
+        cls, model: str | Path, backend: str = "ort", device: str = "cpu", **options: object
+    ) -> Detector:
         """Load ``model`` with a backend and wrap it; ``options`` go to `Detector`."""
         return cls(load_backend(model, backend, device), **options)  # type: ignore[arg-type]
 
@@ -81,5 +90,9 @@ class Detector:
             keep = np.argsort(-raw.confidence, kind="stable")[: self.max_det]
         else:
             keep = nms(raw, self.iou, self.max_det)
-        return Detections(placement.to_frame(raw.xyxy[keep]), raw.confidence[keep],
-                          raw.class_id[keep], names=self.names)
+        return Detections(
+            placement.to_frame(raw.xyxy[keep]),
+            raw.confidence[keep],
+            raw.class_id[keep],
+            names=self.names,
+        )

@@ -21,7 +21,7 @@ class Letterbox:
     frame_height: int
 
     @classmethod
-    def fit(cls, frame_size: tuple[int, int], input_size: tuple[int, int]) -> "Letterbox":
+    def fit(cls, frame_size: tuple[int, int], input_size: tuple[int, int]) -> Letterbox:
         """The aspect-preserving fit of a (height, width) frame into (height, width) input."""
         fh, fw = frame_size
         ih, iw = input_size
@@ -86,12 +86,16 @@ class Preprocessor:
             self._canvas[:] = PAD_VALUE
         new_w, new_h = resized_size(fw, fh, box.scale)
         x0, y0 = int(box.pad_x), int(box.pad_y)
-        target = self._canvas[y0:y0 + new_h, x0:x0 + new_w]
+        target = self._canvas[y0 : y0 + new_h, x0 : x0 + new_w]
         if (new_w, new_h) == (fw, fh):
             target[:] = frame
         else:
             target[:] = cv2.resize(frame, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
         # HWC uint8 -> CHW float32 in 0..1, one pass into the reused tensor.
-        np.multiply(self._canvas.transpose(2, 0, 1), np.float32(1 / 255), out=self._tensor[slot],
-                    casting="unsafe")
+        np.multiply(
+            self._canvas.transpose(2, 0, 1),
+            np.float32(1 / 255),
+            out=self._tensor[slot],
+            casting="unsafe",
+        )
         return self._tensor, box

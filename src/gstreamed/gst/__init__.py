@@ -27,8 +27,9 @@ def _quiet_python_element_noise(domain: str, level: GLib.LogLevelFlags, message:
 @cache
 def silence_floating_warning() -> None:
     """Install the log filter for the Python-element noise above (once)."""
-    GLib.log_set_handler("GStreamer", GLib.LogLevelFlags.LEVEL_CRITICAL,
-                         _quiet_python_element_noise)
+    GLib.log_set_handler(
+        "GStreamer", GLib.LogLevelFlags.LEVEL_CRITICAL, _quiet_python_element_noise
+    )
 
 
 def init() -> None:

@@ -9,7 +9,8 @@ The application may set ``element.timings`` (a `Timings`) to collect per-stage d
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 import numpy as np
 from gi.repository import GLib, GObject, Gst, GstBase, GstVideo
@@ -27,8 +28,10 @@ AUTHOR = "gstreamed developers"
 
 
 def _templates() -> tuple[Gst.PadTemplate, Gst.PadTemplate]:
-    return (Gst.PadTemplate.new("src", Gst.PadDirection.SRC, Gst.PadPresence.ALWAYS, RGB_CAPS),
-            Gst.PadTemplate.new("sink", Gst.PadDirection.SINK, Gst.PadPresence.ALWAYS, RGB_CAPS))
+    return (
+        Gst.PadTemplate.new("src", Gst.PadDirection.SRC, Gst.PadPresence.ALWAYS, RGB_CAPS),
+        Gst.PadTemplate.new("sink", Gst.PadDirection.SINK, Gst.PadPresence.ALWAYS, RGB_CAPS),
+    )
 
 
 class _RgbFilter(GstBase.BaseTransform):
@@ -69,14 +72,19 @@ class _RgbFilter(GstBase.BaseTransform):
         """The mapped buffer as an HxWx3 uint8 array (row stride honoured, no copy)."""
         vi = self.video_info
         assert vi is not None
-        return np.ndarray((vi.height, vi.width, 3), np.uint8, info.data,
-                          strides=(vi.stride[0], 3, 1))
+        return np.ndarray(
+            (vi.height, vi.width, 3), np.uint8, info.data, strides=(vi.stride[0], 3, 1)
+        )
 
     def fail(self, message: str) -> Gst.FlowReturn:
         """Post an element error with a one-line message and stop the stream."""
-        self.post_message(Gst.Message.new_error(
-            self, GLib.Error.new_literal(Gst.StreamError.quark(), message,
-                                         Gst.StreamError.FAILED), message))
+        self.post_message(
+            Gst.Message.new_error(
+                self,
+                GLib.Error.new_literal(Gst.StreamError.quark(), message, Gst.StreamError.FAILED),
+                message,
+            )
+        )
         return Gst.FlowReturn.ERROR
 
     def record(self, stage: str, seconds: float) -> None:
@@ -85,30 +93,69 @@ class _RgbFilter(GstBase.BaseTransform):
 
 
 DETECT_PROPERTIES: dict[str, tuple[Any, ...]] = {
-    "model": (str, "model", "path of the YOLO model (.onnx, or .safetensors with torch)",
-              None, GObject.ParamFlags.READWRITE),
-    "backend": (str, "backend", "inference backend: ort or torch", "ort",
-                GObject.ParamFlags.READWRITE),
+    "model": (
+        str,
+        "model",
+        "path of the YOLO model (.onnx, or .safetensors with torch)",
+        None,
+        GObject.ParamFlags.READWRITE,
+    ),
+    "backend": (
+        str,
+        "backend",
+        "inference backend: ort or torch",
+        "ort",
+        GObject.ParamFlags.READWRITE,
+    ),
     "device": (str, "device", "cpu, cuda or cuda:N", "cpu", GObject.ParamFlags.READWRITE),
-    "conf": (float, "conf", "confidence threshold", 0.0, 1.0, defaults.CONF_THRESHOLD,
-             GObject.ParamFlags.READWRITE),
-    "iou": (float, "iou", "NMS IoU threshold", 0.0, 1.0, defaults.IOU_THRESHOLD,
-            GObject.ParamFlags.READWRITE),
-    "classes": (str, "classes", "comma-separated class names or ids to keep (empty: all)",
-                "", GObject.ParamFlags.READWRITE),
-    "max-det": (int, "max-det", "maximum detections per frame", 1, 10000,
-                defaults.MAX_DETECTIONS, GObject.ParamFlags.READWRITE),
+    "conf": (
+        float,
+        "conf",
+        "confidence threshold",
+        0.0,
+        1.0,
+        defaults.CONF_THRESHOLD,
+        GObject.ParamFlags.READWRITE,
+    ),
+    "iou": (
+        float,
+        "iou",
+        "NMS IoU threshold",
+        0.0,
+        1.0,
+        defaults.IOU_THRESHOLD,
+        GObject.ParamFlags.READWRITE,
+    ),
+    "classes": (
+        str,
+        "classes",
+        "comma-separated class names or ids to keep (empty: all)",
+        "",
+        GObject.ParamFlags.READWRITE,
+    ),
+    "max-det": (
+        int,
+        "max-det",
+        "maximum detections per frame",
+        1,
+        10000,
+        defaults.MAX_DETECTIONS,
+        GObject.ParamFlags.READWRITE,
+    ),
 }
 
 
 class DetectElement(_RgbFilter):
     """Runs a YOLO detection model on each frame and attaches the boxes as ROI metas."""
 
-    __gstmetadata__ = ("gstreamed YOLO detector", "Filter/Analyzer/Video",
-                       "Detects objects with a YOLOv8/YOLO11 model and attaches "
-                       "GstVideoRegionOfInterestMeta", AUTHOR)
+    __gstmetadata__ = (
+        "gstreamed YOLO detector",
+        "Filter/Analyzer/Video",
+        "Detects objects with a YOLOv8/YOLO11 model and attaches GstVideoRegionOfInterestMeta",
+        AUTHOR,
+    )
     PROPERTIES = DETECT_PROPERTIES
-    __gproperties__ = dict(DETECT_PROPERTIES)
+    __gproperties__: ClassVar[dict[str, tuple[Any, ...]]] = dict(DETECT_PROPERTIES)
 
     def __init__(self) -> None:
         super().__init__()
@@ -131,8 +178,14 @@ class DetectElement(_RgbFilter):
             return False
         try:
             self.detector = Detector.from_model(
-                p["model"], p["backend"], p["device"], conf=p["conf"], iou=p["iou"],
-                classes=p["classes"] or None, max_det=p["max-det"])
+                p["model"],
+                p["backend"],
+                p["device"],
+                conf=p["conf"],
+                iou=p["iou"],
+                classes=p["classes"] or None,
+                max_det=p["max-det"],
+            )
         except GstreamedError as exc:
             self.fail(str(exc))
             return False
@@ -151,30 +204,48 @@ class DetectElement(_RgbFilter):
 
 
 OVERLAY_PROPERTIES: dict[str, tuple[Any, ...]] = {
-    "thickness": (int, "thickness", "box line width in pixels (0: from frame size)", 0, 64, 0,
-                  GObject.ParamFlags.READWRITE),
-    "show-confidence": (bool, "show-confidence", "draw confidences in labels", True,
-                        GObject.ParamFlags.READWRITE),
+    "thickness": (
+        int,
+        "thickness",
+        "box line width in pixels (0: from frame size)",
+        0,
+        64,
+        0,
+        GObject.ParamFlags.READWRITE,
+    ),
+    "show-confidence": (
+        bool,
+        "show-confidence",
+        "draw confidences in labels",
+        True,
+        GObject.ParamFlags.READWRITE,
+    ),
 }
 
 
 class OverlayElement(_RgbFilter):
     """Draws the boxes, class names, confidences and track ids of the ROI metas."""
 
-    __gstmetadata__ = ("gstreamed overlay", "Filter/Effect/Video",
-                       "Draws GstVideoRegionOfInterestMeta boxes with labels and track ids",
-                       AUTHOR)
+    __gstmetadata__ = (
+        "gstreamed overlay",
+        "Filter/Effect/Video",
+        "Draws GstVideoRegionOfInterestMeta boxes with labels and track ids",
+        AUTHOR,
+    )
     PROPERTIES = OVERLAY_PROPERTIES
-    __gproperties__ = dict(OVERLAY_PROPERTIES)
+    __gproperties__: ClassVar[dict[str, tuple[Any, ...]]] = dict(OVERLAY_PROPERTIES)
 
     def do_transform_ip(self, buffer: Gst.Buffer) -> Gst.FlowReturn:
         start = time.perf_counter()
         detections = meta.read(buffer)
         if len(detections):
             with buffer.map(Gst.MapFlags.READ | Gst.MapFlags.WRITE) as info:
-                draw(self.frame_array(info), detections,
-                     self.props_values["thickness"] or None,
-                     show_conf=self.props_values["show-confidence"])
+                draw(
+                    self.frame_array(info),
+                    detections,
+                    self.props_values["thickness"] or None,
+                    show_conf=self.props_values["show-confidence"],
+                )
         self.record("annotation", time.perf_counter() - start)
         return Gst.FlowReturn.OK
 
@@ -188,16 +259,31 @@ def _param_spec(tracker: str, param: Any) -> tuple[Any, ...]:
     low = param.minimum if param.minimum is not None else -1e9
     high = param.maximum if param.maximum is not None else 1e9
     if param.type is int:
-        return (int, nick, param.help, int(max(low, -2**31)), int(min(high, 2**31 - 1)),
-                param.default, flags)
+        return (
+            int,
+            nick,
+            param.help,
+            int(max(low, -(2**31))),
+            int(min(high, 2**31 - 1)),
+            param.default,
+            flags,
+        )
     return (float, nick, param.help, float(low), float(high), float(param.default), flags)
 
 
 TRACK_PROPERTIES: dict[str, tuple[Any, ...]] = {
-    "tracker": (str, "tracker", f"tracking algorithm: {', '.join(TRACKERS)}", DEFAULT_TRACKER,
-                GObject.ParamFlags.READWRITE),
-    **{f"{name}-{p.name.replace('_', '-')}": _param_spec(name, p)
-       for name, cls in TRACKERS.items() for p in cls.PARAMS},
+    "tracker": (
+        str,
+        "tracker",
+        f"tracking algorithm: {', '.join(TRACKERS)}",
+        DEFAULT_TRACKER,
+        GObject.ParamFlags.READWRITE,
+    ),
+    **{
+        f"{name}-{p.name.replace('_', '-')}": _param_spec(name, p)
+        for name, cls in TRACKERS.items()
+        for p in cls.PARAMS
+    },
 }
 
 
@@ -207,11 +293,15 @@ class TrackElement(_RgbFilter):
     Each element instance owns its tracker, so two streams never share track ids.
     """
 
-    __gstmetadata__ = ("gstreamed tracker", "Filter/Analyzer/Video",
-                       "Tracks GstVideoRegionOfInterestMeta boxes across frames (SORT, "
-                       "ByteTrack) and sets their track ids", AUTHOR)
+    __gstmetadata__ = (
+        "gstreamed tracker",
+        "Filter/Analyzer/Video",
+        "Tracks GstVideoRegionOfInterestMeta boxes across frames (SORT, "
+        "ByteTrack) and sets their track ids",
+        AUTHOR,
+    )
     PROPERTIES = TRACK_PROPERTIES
-    __gproperties__ = dict(TRACK_PROPERTIES)
+    __gproperties__: ClassVar[dict[str, tuple[Any, ...]]] = dict(TRACK_PROPERTIES)
 
     def __init__(self) -> None:
         super().__init__()
@@ -225,9 +315,11 @@ class TrackElement(_RgbFilter):
         """The tracker the properties describe; ByteTrack follows the stream's frame rate."""
         name = self.props_values["tracker"]
         prefix = f"{name}-"
-        params = {key[len(prefix):].replace("-", "_"): value
-                  for key, value in self.props_values.items()
-                  if key.startswith(prefix) and key in self.explicit}
+        params = {
+            key[len(prefix) :].replace("-", "_"): value
+            for key, value in self.props_values.items()
+            if key.startswith(prefix) and key in self.explicit
+        }
         return create_tracker(name, frame_rate, **params)
 
     def _new_tracker(self, frame_rate: float | None) -> bool:

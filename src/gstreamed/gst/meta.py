@@ -33,14 +33,19 @@ def attach(buffer: Gst.Buffer, detections: Detections) -> None:
     for i in range(len(detections)):
         x1, y1, x2, y2 = (float(v) for v in detections.xyxy[i])
         meta = GstVideo.buffer_add_video_region_of_interest_meta(
-            buffer, names[i], int(round(x1)), int(round(y1)),
-            max(0, int(round(x2 - x1))), max(0, int(round(y2 - y1))))
+            buffer,
+            names[i],
+            round(x1),
+            round(y1),
+            max(0, round(x2 - x1)),
+            max(0, round(y2 - y1)),
+        )
         meta.id = i
         param = Gst.Structure.new_empty(PARAM_NAME)
         param.set_value("class_id", int(detections.class_id[i]))
         param.set_value("confidence", float(detections.confidence[i]))
         param.set_value("track_id", int(detections.track_id[i]))
-        for key, value in zip(("x1", "y1", "x2", "y2"), (x1, y1, x2, y2)):
+        for key, value in zip(("x1", "y1", "x2", "y2"), (x1, y1, x2, y2), strict=True):
             param.set_value(key, value)
         meta.add_param(param)
 
@@ -60,10 +65,18 @@ class Region:
 class _RoiMetaStruct(ctypes.Structure):
     """The C layout of GstVideoRegionOfInterestMeta (GstMeta header first)."""
 
-    _fields_ = [("flags", ctypes.c_uint), ("info", ctypes.c_void_p),
-                ("roi_type", ctypes.c_uint32), ("id", ctypes.c_int), ("parent_id", ctypes.c_int),
-                ("x", ctypes.c_uint), ("y", ctypes.c_uint), ("w", ctypes.c_uint),
-                ("h", ctypes.c_uint), ("params", ctypes.c_void_p)]
+    _fields_ = [
+        ("flags", ctypes.c_uint),
+        ("info", ctypes.c_void_p),
+        ("roi_type", ctypes.c_uint32),
+        ("id", ctypes.c_int),
+        ("parent_id", ctypes.c_int),
+        ("x", ctypes.c_uint),
+        ("y", ctypes.c_uint),
+        ("w", ctypes.c_uint),
+        ("h", ctypes.c_uint),
+        ("params", ctypes.c_void_p),
+    ]
 
 
 @cache
@@ -100,8 +113,9 @@ def _regions_by_iteration(buffer: Gst.Buffer) -> list[Region]:
             text = to_string(structure)
             param = Gst.Structure.from_string(ctypes.string_at(text).decode())[0]
             free(text)
-        regions.append(Region(GLib.quark_to_string(roi.roi_type) or "", roi.x, roi.y, roi.w,
-                              roi.h, param))
+        regions.append(
+            Region(GLib.quark_to_string(roi.roi_type) or "", roi.x, roi.y, roi.w, roi.h, param)
+        )
     return regions
 
 
@@ -109,12 +123,13 @@ def regions(buffer: Gst.Buffer) -> list[Region]:
     """The ROI metas of a buffer: by id when they are 0..n-1 (as `attach` writes them),
     else (metas from other elements, repeated ids) in buffer order through the C API."""
     count = buffer.get_n_meta(roi_api())
-    metas = [GstVideo.buffer_get_video_region_of_interest_meta_id(buffer, i)
-             for i in range(count)]
+    metas = [GstVideo.buffer_get_video_region_of_interest_meta_id(buffer, i) for i in range(count)]
     if not all(metas):
         return _regions_by_iteration(buffer)
-    return [Region(GLib.quark_to_string(m.roi_type) or "", m.x, m.y, m.w, m.h,
-                   m.get_param(PARAM_NAME)) for m in metas]
+    return [
+        Region(GLib.quark_to_string(m.roi_type) or "", m.x, m.y, m.w, m.h, m.get_param(PARAM_NAME))
+        for m in metas
+    ]
 
 
 def read(buffer: Gst.Buffer) -> Detections:
@@ -139,8 +154,7 @@ def read(buffer: Gst.Buffer) -> Detections:
             track_id[i] = param.get_value("track_id")
         else:
             xyxy[i] = [region.x, region.y, region.x + region.w, region.y + region.h]
-            class_id[i] = next((k for k, v in labels.items() if v == region.label),
-                               len(labels))
+            class_id[i] = next((k for k, v in labels.items() if v == region.label), len(labels))
         labels[int(class_id[i])] = region.label
     names = [labels.get(k, str(k)) for k in range(max(labels, default=-1) + 1)]
     return Detections(xyxy, confidence, class_id, track_id, names)

@@ -8,13 +8,14 @@ overlap (onnxruntime, OpenCV and the encoders release the GIL).
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from gi.repository import GLib, Gst
 
@@ -23,14 +24,26 @@ from gstreamed.detect.detector import Detector
 from gstreamed.errors import GstreamedError
 from gstreamed.gst import init, meta
 from gstreamed.progress import Progress
-from gstreamed.results import JsonlWriter
+from gstreamed.results import JsonlWriter, ResultWriter
 from gstreamed.timing import Timings
 from gstreamed.track import Tracker
+from gstreamed.track.mot import MotWriter
 
 log = logging.getLogger(__name__)
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif", ".pnm",
-                  ".ppm", ".pgm"}
+IMAGE_SUFFIXES = {
+    ".jpg",
+    ".jpeg",
+    ".png",
+    ".bmp",
+    ".webp",
+    ".tif",
+    ".tiff",
+    ".gif",
+    ".pnm",
+    ".ppm",
+    ".pgm",
+}
 EOS_GRACE_S = 15.0  # how long to wait for the muxer to finalise after Ctrl-C
 # Image formats decodebin decodes wrongly, read with the GdkPixbuf decoder instead:
 # avdec_bmp / avdec_tiff fail on a lone image ("No valid frames decoded"), and pngdec
@@ -69,8 +82,10 @@ def classify(target: str) -> Source:
         if target.startswith("file://"):
             return classify(Gst.Uri.get_location(target) or "")
         if not Gst.Uri.protocol_is_supported(Gst.URIType.SRC, Gst.Uri.get_protocol(target)):
-            raise GstreamedError(f"no GStreamer source handles {Gst.Uri.get_protocol(target)}://"
-                                 " URIs on this machine")
+            raise GstreamedError(
+                f"no GStreamer source handles {Gst.Uri.get_protocol(target)}://"
+                " URIs on this machine"
+            )
         return Source("uri", target)
     if target.startswith("/dev/video"):
         if not os.path.exists(target):
@@ -92,8 +107,10 @@ def make(factory: str, name: str | None = None, **props: object) -> Gst.Element:
     """Create an element and set its properties (``speed_preset`` → ``speed-preset``)."""
     element = Gst.ElementFactory.make(factory, name)
     if element is None:
-        raise GstreamedError(f"GStreamer element '{factory}' is missing; install the GStreamer "
-                             "plugins listed in the README")
+        raise GstreamedError(
+            f"GStreamer element '{factory}' is missing; install the GStreamer "
+            "plugins listed in the README"
+        )
     for key, value in props.items():
         element.set_property(key.rstrip("_").replace("_", "-"), value)
     return element
@@ -101,7 +118,7 @@ def make(factory: str, name: str | None = None, **props: object) -> Gst.Element:
 
 def link(*elements: Gst.Element) -> None:
     """Link elements in order; raise when two of them cannot be linked."""
-    for upstream, downstream in zip(elements, elements[1:]):
+    for upstream, downstream in itertools.pairwise(elements):
         if not upstream.link(downstream):
             raise GstreamedError(f"cannot link {upstream.get_name()} to {downstream.get_name()}")
 
@@ -110,8 +127,14 @@ def mp4_pipeline(path: Path, *sources: Gst.Element, keyframe_every: int = 30) ->
     """``sources`` (raw video) → x264 (ultrafast) → MP4 file at ``path``: for generated clips."""
     encoder = make("x264enc", key_int_max=keyframe_every)
     Gst.util_set_object_arg(encoder, "speed-preset", "ultrafast")
-    elements = [*sources, make("videoconvert"), encoder, make("h264parse"), make("mp4mux"),
-                make("filesink", location=str(path))]
+    elements = [
+        *sources,
+        make("videoconvert"),
+        encoder,
+        make("h264parse"),
+        make("mp4mux"),
+        make("filesink", location=str(path)),
+    ]
     pipeline = Gst.Pipeline.new("clip")
     for element in elements:
         pipeline.add(element)
@@ -163,9 +186,14 @@ class RunResult:
 class Job:
     """One pipeline run over one source, with the detector (and tracker) already loaded."""
 
-    def __init__(self, source: Source, detector: Detector, outputs: Outputs,
-                 make_tracker: Callable[[float | None], Tracker] | None = None,
-                 progress: Progress | None = None) -> None:
+    def __init__(
+        self,
+        source: Source,
+        detector: Detector,
+        outputs: Outputs,
+        make_tracker: Callable[[float | None], Tracker] | None = None,
+        progress: Progress | None = None,
+    ) -> None:
         """``make_tracker(frame_rate)`` builds the tracker once the stream's rate is known;
         ``None`` runs without tracking."""
         init()
@@ -177,8 +205,7 @@ class Job:
         self._video_linked = False
         self._audio_linked = False
         self._mux: Gst.Element | None = None
-        self._writers: list[Callable[[int, float | None, object], None]] = []
-        self._closers: list[Callable[[], None]] = []
+        self._writers: list[ResultWriter] = []
         self._frame = 0
         self._build()
 
@@ -191,12 +218,14 @@ class Job:
     def _build(self) -> None:
         decoder = self._source_elements()
         # Processing chain; the first queue decouples decoding from conversion + inference.
-        self.entry = make("queue", "decode_queue", max_size_buffers=4, max_size_time=0,
-                          max_size_bytes=0)
+        self.entry = make(
+            "queue", "decode_queue", max_size_buffers=4, max_size_time=0, max_size_bytes=0
+        )
         convert = make("videoconvert", "to_rgb")
         rgb = make("capsfilter", caps=Gst.Caps.from_string("video/x-raw,format=RGB"))
-        infer_queue = make("queue", "infer_queue", max_size_buffers=2, max_size_time=0,
-                           max_size_bytes=0)
+        infer_queue = make(
+            "queue", "infer_queue", max_size_buffers=2, max_size_time=0, max_size_bytes=0
+        )
         detect = make("gstreamed_detect", "detect")
         detect.detector = self.detector
         detect.timings = self.timings
@@ -246,15 +275,20 @@ class Job:
         if self.outputs.media is None:
             elements = [make("queue", "out_queue"), make("fakesink", "sink", sync=False)]
         elif self.source.is_image:
-            elements = [make("videoconvert", "out_convert"), make("jpegenc", quality=92),
-                        make("filesink", "sink", location=str(self.outputs.media))]
+            elements = [
+                make("videoconvert", "out_convert"),
+                make("jpegenc", quality=92),
+                make("filesink", "sink", location=str(self.outputs.media)),
+            ]
         else:
             convert, chroma = make("videoconvert", "out_convert"), make("capsfilter", "chroma")
-            convert.get_static_pad("sink").add_probe(Gst.PadProbeType.EVENT_DOWNSTREAM,
-                                                     self._on_encoder_caps, chroma)
+            convert.get_static_pad("sink").add_probe(
+                Gst.PadProbeType.EVENT_DOWNSTREAM, self._on_encoder_caps, chroma
+            )
             elements = [
-                make("queue", "encode_queue", max_size_buffers=8, max_size_time=0,
-                     max_size_bytes=0),
+                make(
+                    "queue", "encode_queue", max_size_buffers=8, max_size_time=0, max_size_bytes=0
+                ),
                 convert,
                 chroma,
                 self._encoder(),
@@ -267,8 +301,9 @@ class Job:
         link(tail, *elements)
 
     @staticmethod
-    def _on_encoder_caps(_pad: Gst.Pad, info: Gst.PadProbeInfo,
-                         chroma: Gst.Element) -> Gst.PadProbeReturn:
+    def _on_encoder_caps(
+        _pad: Gst.Pad, info: Gst.PadProbeInfo, chroma: Gst.Element
+    ) -> Gst.PadProbeReturn:
         """Pick the encoder's chroma format once the frame size is known.
 
         From RGB, videoconvert would choose 4:4:4, whose H.264 profile (High 4:4:4) most
@@ -281,8 +316,7 @@ class Job:
             _, width = structure.get_int("width")
             _, height = structure.get_int("height")
             chroma_format = "I420" if width % 2 == 0 and height % 2 == 0 else "Y444"
-            chroma.set_property("caps", Gst.Caps.from_string(
-                f"video/x-raw,format={chroma_format}"))
+            chroma.set_property("caps", Gst.Caps.from_string(f"video/x-raw,format={chroma_format}"))
         return Gst.PadProbeReturn.OK
 
     def _encoder(self) -> Gst.Element:
@@ -295,24 +329,26 @@ class Job:
 
     def _display_branch(self, tee: Gst.Element) -> None:
         """A leaky queue to a window: a slow display drops frames, never slows the file."""
-        elements = [make("queue", "display_queue", leaky=2, max_size_buffers=2,
-                         max_size_time=0, max_size_bytes=0),
-                    make("videoconvert", "display_convert"),
-                    make("autovideosink", "display", sync=False)]
+        elements = [
+            make(
+                "queue",
+                "display_queue",
+                leaky=2,
+                max_size_buffers=2,
+                max_size_time=0,
+                max_size_bytes=0,
+            ),
+            make("videoconvert", "display_convert"),
+            make("autovideosink", "display", sync=False),
+        ]
         self._add(*elements)
         link(tee, *elements)
 
     def _open_writers(self) -> None:
         if self.outputs.json is not None:
-            writer = JsonlWriter(self.outputs.json)
-            self._writers.append(writer.write)
-            self._closers.append(writer.close)
+            self._writers.append(JsonlWriter(self.outputs.json))
         if self.outputs.mot is not None:
-            from gstreamed.track.mot import MotWriter
-
-            mot = MotWriter(self.outputs.mot)
-            self._writers.append(lambda frame, _pts, dets: mot.write(frame, dets))
-            self._closers.append(mot.close)
+            self._writers.append(MotWriter(self.outputs.mot))
 
     def _discard_outputs(self) -> None:
         for path in self.outputs.files:
@@ -337,11 +373,14 @@ class Job:
             self._video_linked = pad.link(pixbuf.get_static_pad("sink")) == Gst.PadLinkReturn.OK
             return
         if kind.startswith("video/") and not self._video_linked:
-            self._video_linked = pad.link(self.entry.get_static_pad("sink")) == \
-                Gst.PadLinkReturn.OK
+            self._video_linked = pad.link(self.entry.get_static_pad("sink")) == Gst.PadLinkReturn.OK
             return
-        if kind.startswith("audio/") and self._mux is not None and self.outputs.audio \
-                and not self._audio_linked:
+        if (
+            kind.startswith("audio/")
+            and self._mux is not None
+            and self.outputs.audio
+            and not self._audio_linked
+        ):
             self._audio_linked = self._link_audio(pad)
             return
         # Subtitles, a second video or audio stream: consume and drop them.
@@ -353,9 +392,18 @@ class Job:
     def _link_audio(self, pad: Gst.Pad) -> bool:
         """Re-encode the first audio track as Opus into the output file."""
         assert self._mux is not None
-        chain = [make("queue", "audio_queue", max_size_time=3 * Gst.SECOND, max_size_buffers=0,
-                      max_size_bytes=0),
-                 make("audioconvert"), make("audioresample"), make("opusenc", "audio_encoder")]
+        chain = [
+            make(
+                "queue",
+                "audio_queue",
+                max_size_time=3 * Gst.SECOND,
+                max_size_buffers=0,
+                max_size_bytes=0,
+            ),
+            make("audioconvert"),
+            make("audioresample"),
+            make("opusenc", "audio_encoder"),
+        ]
         self._add(*chain)
         link(*chain)
         if not chain[-1].link(self._mux):
@@ -367,17 +415,23 @@ class Job:
     def _on_no_more_pads(self, decoder: Gst.Element) -> None:
         if not self._video_linked:
             message = f"{self.source.location}: no video stream (or an undecodable one)"
-            decoder.post_message(Gst.Message.new_error(
-                decoder, GLib.Error.new_literal(Gst.StreamError.quark(), message,
-                                                Gst.StreamError.WRONG_TYPE), message))
+            decoder.post_message(
+                Gst.Message.new_error(
+                    decoder,
+                    GLib.Error.new_literal(
+                        Gst.StreamError.quark(), message, Gst.StreamError.WRONG_TYPE
+                    ),
+                    message,
+                )
+            )
 
     def _on_result(self, pad: Gst.Pad, info: Gst.PadProbeInfo) -> Gst.PadProbeReturn:
         buffer = info.get_buffer()
         if self._writers:
             detections = meta.read(buffer)
             pts = None if self.source.is_image else stream_seconds(pad, buffer.pts)
-            for write in self._writers:
-                write(self._frame, pts, detections)
+            for writer in self._writers:
+                writer.write(self._frame, pts, detections)
         self._frame += 1
         self.progress.frame_done()
         return Gst.PadProbeReturn.OK
@@ -404,8 +458,11 @@ class Job:
         start = time.perf_counter()
 
         def on_tick(message: Gst.Message | None) -> None:
-            if self.progress.total is None and message is not None and \
-                    message.type == Gst.MessageType.ASYNC_DONE:
+            if (
+                self.progress.total is None
+                and message is not None
+                and message.type == Gst.MessageType.ASYNC_DONE
+            ):
                 self.progress.total = self._expected_frames()
             self.progress.tick()
 
@@ -414,8 +471,8 @@ class Job:
             if not interrupted:  # the estimate follows the container's duration, which an
                 self.progress.total = self._frame  # audio track may make longer: now exact
         finally:
-            for close in self._closers:
-                close()
+            for writer in self._writers:
+                writer.close()
             self.progress.finish()
             if self._frame == 0:
                 self._discard_outputs()
@@ -440,8 +497,11 @@ def stream_seconds(pad: Gst.Pad, pts: int) -> float | None:
     return pts / Gst.SECOND
 
 
-def play(pipeline: Gst.Pipeline, location: str,
-         on_tick: Callable[[Gst.Message | None], None] | None = None) -> bool:
+def play(
+    pipeline: Gst.Pipeline,
+    location: str,
+    on_tick: Callable[[Gst.Message | None], None] | None = None,
+) -> bool:
     """Run ``pipeline`` to end-of-stream and stop it; returns whether Ctrl-C interrupted it.
 
     The first Ctrl-C sends EOS (muxers finalise, files stay playable) and waits up to
@@ -449,15 +509,22 @@ def play(pipeline: Gst.Pipeline, location: str,
     ``on_tick`` is called about every 100 ms with the last message (or None).
     """
     bus = pipeline.get_bus()
-    wanted = (Gst.MessageType.EOS | Gst.MessageType.ERROR | Gst.MessageType.WARNING
-              | Gst.MessageType.ASYNC_DONE)
+    wanted = (
+        Gst.MessageType.EOS
+        | Gst.MessageType.ERROR
+        | Gst.MessageType.WARNING
+        | Gst.MessageType.ASYNC_DONE
+    )
     interrupted = False
     deadline: float | None = None
     try:
         if pipeline.set_state(Gst.State.PLAYING) == Gst.StateChangeReturn.FAILURE:
             message = bus.timed_pop_filtered(2 * Gst.SECOND, Gst.MessageType.ERROR)
-            raise GstreamedError(describe_error(message, location) if message
-                                 else f"{location}: could not start the pipeline")
+            raise GstreamedError(
+                describe_error(message, location)
+                if message
+                else f"{location}: could not start the pipeline"
+            )
         while True:
             try:
                 message = bus.timed_pop_filtered(100 * Gst.MSECOND, wanted)
@@ -468,8 +535,7 @@ def play(pipeline: Gst.Pipeline, location: str,
                 if message is not None and message.type == Gst.MessageType.WARNING:
                     log.warning("%s", message.parse_warning()[0].message)
                 if deadline is not None and time.perf_counter() > deadline:
-                    log.warning("the pipeline did not finish within %.0f s of Ctrl-C",
-                                EOS_GRACE_S)
+                    log.warning("the pipeline did not finish within %.0f s of Ctrl-C", EOS_GRACE_S)
                     break
                 if on_tick is not None:
                     on_tick(message)
@@ -491,8 +557,9 @@ def describe_error(message: Gst.Message, location: str) -> str:
     text = error.message.strip().rstrip(".")
     if error.matches(Gst.StreamError.quark(), Gst.StreamError.TYPE_NOT_FOUND):
         return f"{location}: not a video or image format GStreamer can read ({text})"
-    if error.matches(Gst.CoreError.quark(), Gst.CoreError.MISSING_PLUGIN) or \
-            error.matches(Gst.StreamError.quark(), Gst.StreamError.CODEC_NOT_FOUND):
+    if error.matches(Gst.CoreError.quark(), Gst.CoreError.MISSING_PLUGIN) or error.matches(
+        Gst.StreamError.quark(), Gst.StreamError.CODEC_NOT_FOUND
+    ):
         return f"{location}: no decoder for this format on this machine ({text})"
     if location in text:
         return text

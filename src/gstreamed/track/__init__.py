@@ -19,6 +19,14 @@ from gstreamed.track.options import (
 from gstreamed.track.sort import SortTracker
 
 __all__ = [
-    "DEFAULT_TRACKER", "TRACKERS", "ByteTracker", "SortTracker", "Tracker", "TrackerParam",
-    "add_tracker_arguments", "create_tracker", "option_name", "tracker_from_args",
+    "DEFAULT_TRACKER",
+    "TRACKERS",
+    "ByteTracker",
+    "SortTracker",
+    "Tracker",
+    "TrackerParam",
+    "add_tracker_arguments",
+    "create_tracker",
+    "option_name",
+    "tracker_from_args",
 ]

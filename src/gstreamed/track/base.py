@@ -35,8 +35,7 @@ class TrackerParam:
             else:
                 converted = self.type(value)
         except (TypeError, ValueError):
-            raise GstreamedError(
-                f"{where} must be a {self.type.__name__}, got {value!r}") from None
+            raise GstreamedError(f"{where} must be a {self.type.__name__}, got {value!r}") from None
         if self.type in (int, float):
             if not math.isfinite(converted):
                 raise GstreamedError(f"{where} must be a finite number, got {value!r}")
@@ -60,14 +59,16 @@ def _to_bool(value: Any) -> bool:
     raise ValueError(value)
 
 
-def check_params(owner: str, spec: tuple[TrackerParam, ...],
-                 values: dict[str, Any]) -> dict[str, Any]:
+def check_params(
+    owner: str, spec: tuple[TrackerParam, ...], values: dict[str, Any]
+) -> dict[str, Any]:
     """Validate and convert ``values`` against ``spec``; unknown names raise GstreamedError."""
     known = {p.name: p for p in spec}
     unknown = sorted(set(values) - set(known))
     if unknown:
-        raise GstreamedError(f"{owner} has no parameter {', '.join(map(repr, unknown))}; "
-                             f"known: {', '.join(known)}")
+        raise GstreamedError(
+            f"{owner} has no parameter {', '.join(map(repr, unknown))}; known: {', '.join(known)}"
+        )
     return {name: p.convert(values.get(name, p.default), owner) for name, p in known.items()}
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 
 from gstreamed.detect.detections import Detections
@@ -21,43 +23,95 @@ class ByteTracker:
     tracks kept ``frame_rate / 30 * track_buffer`` frames, duplicate removal. Class-agnostic.
     """
 
-    PARAMS = (
-        TrackerParam("track_thresh", float, 0.5,
-                     "detections at or above this score take part in the first association",
-                     minimum=0.0, maximum=1.0),
-        TrackerParam("low_thresh", float, 0.1,
-                     "detections above this score (and below track_thresh) are the second "
-                     "association's low-score boxes", minimum=0.0, maximum=1.0),
-        TrackerParam("new_track_thresh", float, 0.6,
-                     "minimum score of an unmatched detection to start a new track",
-                     minimum=0.0, maximum=1.0),
-        TrackerParam("match_thresh", float, 0.8,
-                     "maximum cost (1 - IoU x score) of the first association",
-                     minimum=0.0, maximum=1.0),
-        TrackerParam("second_match_thresh", float, 0.5,
-                     "maximum cost (1 - IoU) of the low-score association",
-                     minimum=0.0, maximum=1.0),
-        TrackerParam("unconfirmed_match_thresh", float, 0.7,
-                     "maximum cost of matching a one-frame-old track", minimum=0.0, maximum=1.0),
-        TrackerParam("track_buffer", int, 30, "frames (at 30 fps) a lost track is kept",
-                     minimum=0),
-        TrackerParam("frame_rate", float, 30.0, "stream frame rate, scales track_buffer",
-                     minimum=1e-3),
-        TrackerParam("fuse_score", bool, True,
-                     "weight IoU by detection score in the first association (off = MOT20 mode)"),
+    PARAMS: ClassVar[tuple[TrackerParam, ...]] = (
+        TrackerParam(
+            "track_thresh",
+            float,
+            0.5,
+            "detections at or above this score take part in the first association",
+            minimum=0.0,
+            maximum=1.0,
+        ),
+        TrackerParam(
+            "low_thresh",
+            float,
+            0.1,
+            "detections above this score (and below track_thresh) are the second "
+            "association's low-score boxes",
+            minimum=0.0,
+            maximum=1.0,
+        ),
+        TrackerParam(
+            "new_track_thresh",
+            float,
+            0.6,
+            "minimum score of an unmatched detection to start a new track",
+            minimum=0.0,
+            maximum=1.0,
+        ),
+        TrackerParam(
+            "match_thresh",
+            float,
+            0.8,
+            "maximum cost (1 - IoU x score) of the first association",
+            minimum=0.0,
+            maximum=1.0,
+        ),
+        TrackerParam(
+            "second_match_thresh",
+            float,
+            0.5,
+            "maximum cost (1 - IoU) of the low-score association",
+            minimum=0.0,
+            maximum=1.0,
+        ),
+        TrackerParam(
+            "unconfirmed_match_thresh",
+            float,
+            0.7,
+            "maximum cost of matching a one-frame-old track",
+            minimum=0.0,
+            maximum=1.0,
+        ),
+        TrackerParam("track_buffer", int, 30, "frames (at 30 fps) a lost track is kept", minimum=0),
+        TrackerParam(
+            "frame_rate", float, 30.0, "stream frame rate, scales track_buffer", minimum=1e-3
+        ),
+        TrackerParam(
+            "fuse_score",
+            bool,
+            True,
+            "weight IoU by detection score in the first association (off = MOT20 mode)",
+        ),
     )
 
-    def __init__(self, track_thresh: float = 0.5, low_thresh: float = 0.1,
-                 new_track_thresh: float = 0.6, match_thresh: float = 0.8,
-                 second_match_thresh: float = 0.5, unconfirmed_match_thresh: float = 0.7,
-                 track_buffer: int = 30, frame_rate: float = 30.0,
-                 fuse_score: bool = True) -> None:
-        p = check_params("bytetrack", self.PARAMS, {
-            "track_thresh": track_thresh, "low_thresh": low_thresh,
-            "new_track_thresh": new_track_thresh, "match_thresh": match_thresh,
-            "second_match_thresh": second_match_thresh,
-            "unconfirmed_match_thresh": unconfirmed_match_thresh,
-            "track_buffer": track_buffer, "frame_rate": frame_rate, "fuse_score": fuse_score})
+    def __init__(
+        self,
+        track_thresh: float = 0.5,
+        low_thresh: float = 0.1,
+        new_track_thresh: float = 0.6,
+        match_thresh: float = 0.8,
+        second_match_thresh: float = 0.5,
+        unconfirmed_match_thresh: float = 0.7,
+        track_buffer: int = 30,
+        frame_rate: float = 30.0,
+        fuse_score: bool = True,
+    ) -> None:
+        p = check_params(
+            "bytetrack",
+            self.PARAMS,
+            {
+                "track_thresh": track_thresh,
+                "low_thresh": low_thresh,
+                "new_track_thresh": new_track_thresh,
+                "match_thresh": match_thresh,
+                "second_match_thresh": second_match_thresh,
+                "unconfirmed_match_thresh": unconfirmed_match_thresh,
+                "track_buffer": track_buffer,
+                "frame_rate": frame_rate,
+                "fuse_score": fuse_score,
+            },
+        )
         self.track_thresh: float = p["track_thresh"]
         self.low_thresh: float = p["low_thresh"]
         self.new_track_thresh: float = p["new_track_thresh"]
@@ -94,8 +148,9 @@ class ByteTracker:
 
         state, activated = self._state, self._activated
         was_lost = state == LOST
-        pool = np.concatenate([np.flatnonzero((state == TRACKED) & activated),
-                               np.flatnonzero(was_lost)])
+        pool = np.concatenate(
+            [np.flatnonzero((state == TRACKED) & activated), np.flatnonzero(was_lost)]
+        )
         unconfirmed = np.flatnonzero((state == TRACKED) & ~activated)
         if len(pool):
             mean = self._mean[pool]
@@ -141,8 +196,9 @@ class ByteTracker:
         dets = np.concatenate(match_det)
         matched_det = np.full(len(state), -1, dtype=np.int64)
         if len(tracks):
-            mean, cov = XyahKalman.update(self._mean[tracks], self._cov[tracks],
-                                          XyahKalman.measure(boxes[dets]))
+            mean, cov = XyahKalman.update(
+                self._mean[tracks], self._cov[tracks], XyahKalman.measure(boxes[dets])
+            )
             self._mean[tracks], self._cov[tracks] = mean, cov
             state[tracks] = TRACKED
             activated[tracks] = True
@@ -175,8 +231,9 @@ class ByteTracker:
         return detections[out_rows[order]].with_track_ids(out_ids[order])
 
     @staticmethod
-    def _cost(iou: np.ndarray, tracks: np.ndarray, dets: np.ndarray, scores: np.ndarray,
-              fuse: bool) -> np.ndarray:
+    def _cost(
+        iou: np.ndarray, tracks: np.ndarray, dets: np.ndarray, scores: np.ndarray, fuse: bool
+    ) -> np.ndarray:
         """1 - IoU, or 1 - IoU x detection score when ``fuse``, of the given tracks x dets."""
         sub = iou[tracks[:, None], dets[None, :]]
         return 1.0 - (sub * scores[dets][None, :] if fuse else sub)

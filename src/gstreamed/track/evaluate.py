@@ -29,12 +29,23 @@ log = logging.getLogger(__name__)
 MATCH_IOU = 0.5
 # name in our reports -> (TrackEval metric, TrackEval field)
 FIELDS: dict[str, tuple[str, str]] = {
-    "HOTA": ("HOTA", "HOTA"), "DetA": ("HOTA", "DetA"), "AssA": ("HOTA", "AssA"),
-    "MOTA": ("CLEAR", "MOTA"), "MOTP": ("CLEAR", "MOTP"), "IDF1": ("Identity", "IDF1"),
-    "IDP": ("Identity", "IDP"), "IDR": ("Identity", "IDR"), "IDSW": ("CLEAR", "IDSW"),
-    "precision": ("CLEAR", "CLR_Pr"), "recall": ("CLEAR", "CLR_Re"),
-    "TP": ("CLEAR", "CLR_TP"), "FP": ("CLEAR", "CLR_FP"), "FN": ("CLEAR", "CLR_FN"),
-    "MT": ("CLEAR", "MT"), "ML": ("CLEAR", "ML"), "Frag": ("CLEAR", "Frag"),
+    "HOTA": ("HOTA", "HOTA"),
+    "DetA": ("HOTA", "DetA"),
+    "AssA": ("HOTA", "AssA"),
+    "MOTA": ("CLEAR", "MOTA"),
+    "MOTP": ("CLEAR", "MOTP"),
+    "IDF1": ("Identity", "IDF1"),
+    "IDP": ("Identity", "IDP"),
+    "IDR": ("Identity", "IDR"),
+    "IDSW": ("CLEAR", "IDSW"),
+    "precision": ("CLEAR", "CLR_Pr"),
+    "recall": ("CLEAR", "CLR_Re"),
+    "TP": ("CLEAR", "CLR_TP"),
+    "FP": ("CLEAR", "CLR_FP"),
+    "FN": ("CLEAR", "CLR_FN"),
+    "MT": ("CLEAR", "MT"),
+    "ML": ("CLEAR", "ML"),
+    "Frag": ("CLEAR", "Frag"),
 }
 INTEGER_FIELDS = {"IDSW", "TP", "FP", "FN", "MT", "ML", "Frag"}
 
@@ -46,13 +57,18 @@ def _metrics() -> list[Any]:
         with contextlib.redirect_stdout(chatter):
             from trackeval.metrics import CLEAR, HOTA, Identity
     except ImportError:
-        raise GstreamedError("evaluation needs TrackEval: pip install --no-deps trackeval==1.3.0 "
-                             "(or re-run ./setup.sh)") from None
+        raise GstreamedError(
+            "evaluation needs TrackEval: pip install --no-deps trackeval==1.3.0 "
+            "(or re-run ./setup.sh)"
+        ) from None
     if chatter.getvalue().strip():
         log.debug("trackeval: %s", chatter.getvalue().strip())
     quiet = {"PRINT_CONFIG": False}
-    return [HOTA(dict(quiet)), CLEAR(dict(quiet, THRESHOLD=MATCH_IOU)),
-            Identity(dict(quiet, THRESHOLD=MATCH_IOU))]
+    return [
+        HOTA(dict(quiet)),
+        CLEAR(dict(quiet, THRESHOLD=MATCH_IOU)),
+        Identity(dict(quiet, THRESHOLD=MATCH_IOU)),
+    ]
 
 
 def _contiguous(ids: np.ndarray) -> tuple[np.ndarray, int]:
@@ -68,8 +84,13 @@ def prepare(gt: MotTable, results: MotTable, num_frames: int | None = None) -> d
     ignored = gt.select(gt.conf == 0)
     trk_ids_all, num_trk_ids = _contiguous(results.id)
 
-    data: dict[str, Any] = {"num_timesteps": frames, "gt_ids": [], "tracker_ids": [],
-                            "similarity_scores": [], "num_gt_ids": num_gt_ids}
+    data: dict[str, Any] = {
+        "num_timesteps": frames,
+        "gt_ids": [],
+        "tracker_ids": [],
+        "similarity_scores": [],
+        "num_gt_ids": num_gt_ids,
+    }
     used_trk = np.zeros(num_trk_ids, dtype=bool)
     num_trk_dets = 0
     for f in range(1, frames + 1):
@@ -89,8 +110,9 @@ def prepare(gt: MotTable, results: MotTable, num_frames: int | None = None) -> d
     # Re-number tracker ids so that ids whose boxes were all dropped do not count.
     remap = np.cumsum(used_trk) - 1
     data["tracker_ids"] = [remap[ids] for ids in data["tracker_ids"]]
-    data.update(num_tracker_ids=int(used_trk.sum()), num_gt_dets=len(gt_keep),
-                num_tracker_dets=num_trk_dets)
+    data.update(
+        num_tracker_ids=int(used_trk.sum()), num_gt_dets=len(gt_keep), num_tracker_dets=num_trk_dets
+    )
     return data
 
 
@@ -117,8 +139,10 @@ def evaluate(sequences: dict[str, dict[str, Any]]) -> dict[str, dict[str, float 
         for metric in metrics:
             with contextlib.redirect_stdout(io.StringIO()):
                 per_seq[name][metric.get_name()] = metric.eval_sequence(seq)
-    combined = {m.get_name(): m.combine_sequences({n: r[m.get_name()] for n, r in per_seq.items()})
-                for m in metrics}
+    combined = {
+        m.get_name(): m.combine_sequences({n: r[m.get_name()] for n, r in per_seq.items()})
+        for m in metrics
+    }
     report = {name: _summary(res) for name, res in per_seq.items()}
     report["COMBINED"] = _summary(combined)
     return report

@@ -26,8 +26,9 @@ def _corners(cx: np.ndarray, cy: np.ndarray, w: np.ndarray, h: np.ndarray) -> np
     return out
 
 
-def _update(mean: np.ndarray, cov: np.ndarray, z: np.ndarray,
-            meas_var: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _update(
+    mean: np.ndarray, cov: np.ndarray, z: np.ndarray, meas_var: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Kalman update of tracks (rows of mean/cov) with measurements z [K,4], noise var [K,4]."""
     s = cov[:, :4, :4].copy()
     s[:, [0, 1, 2, 3], [0, 1, 2, 3]] += meas_var
@@ -82,8 +83,9 @@ class SortKalman:
         return mean, cls.F @ cov @ cls.F.T + cls.Q
 
     @classmethod
-    def update(cls, mean: np.ndarray, cov: np.ndarray,
-               z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def update(
+        cls, mean: np.ndarray, cov: np.ndarray, z: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Correct tracks with their measurements z [K,4]."""
         return _update(mean, cov, z, np.broadcast_to(cls.R, z.shape))
 
@@ -125,7 +127,7 @@ class XyahKalman:
         mean = np.zeros((len(z), 8))
         mean[:, :4] = z
         cov = np.zeros((len(z), 8, 8))
-        cov[:, np.arange(8), np.arange(8)] = std ** 2
+        cov[:, np.arange(8), np.arange(8)] = std**2
         return mean, cov
 
     @classmethod
@@ -139,8 +141,9 @@ class XyahKalman:
         return mean, cov
 
     @classmethod
-    def update(cls, mean: np.ndarray, cov: np.ndarray,
-               z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def update(
+        cls, mean: np.ndarray, cov: np.ndarray, z: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Correct tracks with their measurements z [K,4]."""
         var = (np.multiply.outer(mean[:, 3], cls.MEASURE_STD_H) + cls.MEASURE_STD) ** 2
         return _update(mean, cov, z, var)

@@ -40,5 +40,4 @@ def assign_below(cost: np.ndarray, limit: float) -> tuple[np.ndarray, np.ndarray
 
 def valid_boxes(xyxy: np.ndarray) -> np.ndarray:
     """Mask of boxes with finite coordinates and positive width and height."""
-    return (np.isfinite(xyxy).all(axis=1)
-            & (xyxy[:, 2] > xyxy[:, 0]) & (xyxy[:, 3] > xyxy[:, 1]))
+    return np.isfinite(xyxy).all(axis=1) & (xyxy[:, 2] > xyxy[:, 0]) & (xyxy[:, 3] > xyxy[:, 1])

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import configparser
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Iterable
+from typing import IO
 
 import numpy as np
 
@@ -23,11 +24,11 @@ from gstreamed.errors import GstreamedError
 class MotTable:
     """The rows of one MOTChallenge file as columns; ``frame`` is 1-based, boxes are xyxy."""
 
-    frame: np.ndarray      # [N] int64
-    id: np.ndarray         # [N] int64
-    xyxy: np.ndarray       # [N, 4] float64
-    conf: np.ndarray       # [N] float64 (1.0 when the column is absent)
-    class_id: np.ndarray   # [N] int64 (-1 when the column is absent)
+    frame: np.ndarray  # [N] int64
+    id: np.ndarray  # [N] int64
+    xyxy: np.ndarray  # [N, 4] float64
+    conf: np.ndarray  # [N] float64 (1.0 when the column is absent)
+    class_id: np.ndarray  # [N] int64 (-1 when the column is absent)
 
     def __len__(self) -> int:
         return len(self.frame)
@@ -37,10 +38,11 @@ class MotTable:
         """The last frame number (0 when empty)."""
         return int(self.frame.max()) if len(self.frame) else 0
 
-    def select(self, mask: np.ndarray) -> "MotTable":
+    def select(self, mask: np.ndarray) -> MotTable:
         """The rows where ``mask`` is true."""
-        return MotTable(self.frame[mask], self.id[mask], self.xyxy[mask], self.conf[mask],
-                        self.class_id[mask])
+        return MotTable(
+            self.frame[mask], self.id[mask], self.xyxy[mask], self.conf[mask], self.class_id[mask]
+        )
 
     def per_frame(self, num_frames: int | None = None) -> list[Detections]:
         """One `Detections` per frame (index 0 = frame 1); ids become track ids."""
@@ -50,9 +52,15 @@ class MotTable:
         bounds = np.searchsorted(frames, np.arange(1, count + 2))
         out = []
         for f in range(count):
-            rows = order[bounds[f]:bounds[f + 1]]
-            out.append(Detections(self.xyxy[rows], self.conf[rows],
-                                  np.maximum(self.class_id[rows], 0), self.id[rows]))
+            rows = order[bounds[f] : bounds[f + 1]]
+            out.append(
+                Detections(
+                    self.xyxy[rows],
+                    self.conf[rows],
+                    np.maximum(self.class_id[rows], 0),
+                    self.id[rows],
+                )
+            )
         return out
 
 
@@ -77,8 +85,10 @@ def read_mot(path: str | Path) -> MotTable:
             continue
         fields = _fields(line)
         if len(fields) < 6:
-            raise GstreamedError(f"{path}:{number}: expected at least 6 comma-separated columns "
-                                 f"(frame,id,x,y,w,h[,conf,...]), got {len(fields)}")
+            raise GstreamedError(
+                f"{path}:{number}: expected at least 6 comma-separated columns "
+                f"(frame,id,x,y,w,h[,conf,...]), got {len(fields)}"
+            )
         try:
             values = [float(f) for f in fields[:8]]
         except ValueError:
@@ -86,38 +96,48 @@ def read_mot(path: str | Path) -> MotTable:
         if not all(math.isfinite(v) for v in values):
             raise GstreamedError(f"{path}:{number}: non-finite number in {line[:60]!r}")
         if values[0] < 1 or not values[0].is_integer():
-            raise GstreamedError(f"{path}:{number}: frame must be an integer >= 1, "
-                                 f"got {fields[0].strip()!r}")
+            raise GstreamedError(
+                f"{path}:{number}: frame must be an integer >= 1, got {fields[0].strip()!r}"
+            )
         if values[4] < 0 or values[5] < 0:
             raise GstreamedError(f"{path}:{number}: negative box width or height")
         if len(values) == 6:
-            values.append(1.0)   # no conf column
+            values.append(1.0)  # no conf column
         if len(values) == 7:
             values.append(-1.0)  # no class column
         rows.append(tuple(values))
     data = np.asarray(rows, dtype=np.float64).reshape(-1, 8)
     x, y, w, h = data[:, 2], data[:, 3], data[:, 4], data[:, 5]
-    return MotTable(data[:, 0].astype(np.int64), data[:, 1].astype(np.int64),
-                    np.stack([x, y, x + w, y + h], axis=1), data[:, 6],
-                    data[:, 7].astype(np.int64))
+    return MotTable(
+        data[:, 0].astype(np.int64),
+        data[:, 1].astype(np.int64),
+        np.stack([x, y, x + w, y + h], axis=1),
+        data[:, 6],
+        data[:, 7].astype(np.int64),
+    )
 
 
 def _rows(frame_index: int, detections: Detections) -> str:
     """Result lines of one frame (0-based index in, 1-based frame out); untracked rows skipped."""
     tracked = detections.track_id != NO_TRACK
     lines = []
-    for (x1, y1, x2, y2), conf, tid in zip(detections.xyxy[tracked],
-                                           detections.confidence[tracked],
-                                           detections.track_id[tracked]):
-        lines.append(f"{frame_index + 1},{tid},{x1:.2f},{y1:.2f},{x2 - x1:.2f},{y2 - y1:.2f},"
-                     f"{conf:.4f},-1,-1,-1\n")
+    for (x1, y1, x2, y2), conf, tid in zip(
+        detections.xyxy[tracked],
+        detections.confidence[tracked],
+        detections.track_id[tracked],
+        strict=True,
+    ):
+        lines.append(
+            f"{frame_index + 1},{tid},{x1:.2f},{y1:.2f},{x2 - x1:.2f},{y2 - y1:.2f},"
+            f"{conf:.4f},-1,-1,-1\n"
+        )
     return "".join(lines)
 
 
 class MotWriter:
     """Writes tracking results in MOTChallenge format, one frame at a time.
 
-    ``MotWriter(path).write(frame_index, detections)`` with a 0-based frame index; rows
+    ``MotWriter(path).write(frame_index, pts, detections)`` with a 0-based frame index; rows
     without a track id are skipped. Usable as a context manager; ``close()`` flushes.
     """
 
@@ -127,10 +147,11 @@ class MotWriter:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._file: IO[str] | None = self.path.open("w", encoding="utf-8")
         except OSError as err:
-            raise GstreamedError(f"cannot write tracking results to {self.path}: "
-                                 f"{err.strerror or err}") from None
+            raise GstreamedError(
+                f"cannot write tracking results to {self.path}: {err.strerror or err}"
+            ) from None
 
-    def write(self, frame_index: int, detections: Detections) -> None:
+    def write(self, frame_index: int, pts: float | None, detections: Detections) -> None:
         """Append the tracked rows of the frame with 0-based index ``frame_index``."""
         if self._file is None:
             raise ValueError(f"MotWriter for {self.path} is closed")
@@ -144,11 +165,15 @@ class MotWriter:
             self._file.close()
             self._file = None
 
-    def __enter__(self) -> "MotWriter":
+    def __enter__(self) -> MotWriter:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.close()
 
 
@@ -157,7 +182,7 @@ def write_results(path: str | Path, frames: Iterable[Detections]) -> int:
     count = 0
     with MotWriter(path) as writer:
         for index, detections in enumerate(frames):
-            writer.write(index, detections)
+            writer.write(index, None, detections)
             count += int((detections.track_id != NO_TRACK).sum())
     return count
 
@@ -182,11 +207,15 @@ def read_seqinfo(path: str | Path, default_name: str) -> SeqInfo:
         section = parser["Sequence"]
         rate = section.get("frameRate")
         length = section.get("seqLength")
-        return SeqInfo(section.get("name", default_name),
-                       float(rate) if rate else None, int(length) if length else None)
+        return SeqInfo(
+            section.get("name", default_name),
+            float(rate) if rate else None,
+            int(length) if length else None,
+        )
     except (configparser.Error, KeyError, ValueError) as err:
-        raise GstreamedError(f"{path}: not a valid seqinfo.ini ([Sequence] with frameRate, "
-                             f"seqLength): {err}") from None
+        raise GstreamedError(
+            f"{path}: not a valid seqinfo.ini ([Sequence] with frameRate, seqLength): {err}"
+        ) from None
 
 
 def find_sequences(root: str | Path, inner: str) -> list[tuple[str, Path]]:

@@ -13,7 +13,7 @@ from gstreamed.track.sort import SortTracker
 
 log = logging.getLogger(__name__)
 
-TRACKERS: dict[str, type] = {"sort": SortTracker, "bytetrack": ByteTracker}
+TRACKERS: dict[str, type[Tracker]] = {"sort": SortTracker, "bytetrack": ByteTracker}
 DEFAULT_TRACKER = "sort"
 
 
@@ -26,8 +26,12 @@ def create_tracker(name: str, stream_rate: float | None = None, **params: Any) -
     cls = TRACKERS.get(name)
     if cls is None:
         raise GstreamedError(f"unknown tracker {name!r}; choose one of: {', '.join(TRACKERS)}")
-    if stream_rate and stream_rate > 0 and "frame_rate" not in params and \
-            any(p.name == "frame_rate" for p in cls.PARAMS):
+    if (
+        stream_rate
+        and stream_rate > 0
+        and "frame_rate" not in params
+        and any(p.name == "frame_rate" for p in cls.PARAMS)
+    ):
         params["frame_rate"] = stream_rate
     return cls(**check_params(name, cls.PARAMS, params))
 
@@ -44,12 +48,19 @@ def _dest(tracker: str, param: TrackerParam) -> str:
 def add_tracker_arguments(parser: argparse.ArgumentParser) -> None:
     """Add ``--tracker`` and one ``--<tracker>-<param>`` option per parameter in the table."""
     group = parser.add_argument_group("tracking")
-    group.add_argument("--tracker", choices=list(TRACKERS), default=DEFAULT_TRACKER,
-                       help=f"tracking algorithm (default: {DEFAULT_TRACKER})")
+    group.add_argument(
+        "--tracker",
+        choices=list(TRACKERS),
+        default=DEFAULT_TRACKER,
+        help=f"tracking algorithm (default: {DEFAULT_TRACKER})",
+    )
     for name, cls in TRACKERS.items():
         for param in cls.PARAMS:
-            kwargs: dict[str, Any] = {"dest": _dest(name, param), "default": None,
-                                      "help": f"{name}: {param.help} (default: {param.default})"}
+            kwargs: dict[str, Any] = {
+                "dest": _dest(name, param),
+                "default": None,
+                "help": f"{name}: {param.help} (default: {param.default})",
+            }
             if param.type is bool:
                 kwargs["action"] = argparse.BooleanOptionalAction
             else:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 
 def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
@@ -13,13 +13,19 @@ def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[str]
         from rich.table import Table
     except ImportError:
         widths = [max(len(str(c)), *(len(str(r[i])) for r in rows)) for i, c in enumerate(columns)]
-        line = "  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w)
-                         for i, (c, w) in enumerate(zip(columns, widths)))
+        line = "  ".join(
+            str(c).ljust(w) if i == 0 else str(c).rjust(w)
+            for i, (c, w) in enumerate(zip(columns, widths, strict=True))
+        )
         print(title)
         print(line)
         for row in rows:
-            print("  ".join(str(v).ljust(w) if i == 0 else str(v).rjust(w)
-                            for i, (v, w) in enumerate(zip(row, widths))))
+            print(
+                "  ".join(
+                    str(v).ljust(w) if i == 0 else str(v).rjust(w)
+                    for i, (v, w) in enumerate(zip(row, widths, strict=True))
+                )
+            )
         return
     table = Table(title=title)
     for i, column in enumerate(columns):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
@@ -33,18 +35,29 @@ class SortTracker:
     dropped after ``max_age`` frames without a match. Class-agnostic.
     """
 
-    PARAMS = (
-        TrackerParam("max_age", int, 1, "frames a track survives without a matching detection",
-                     minimum=0),
-        TrackerParam("min_hits", int, 3, "consecutive matches before a track is reported",
-                     minimum=0),
-        TrackerParam("iou_threshold", float, 0.3, "minimum IoU to match a detection to a track",
-                     minimum=0.0, maximum=1.0),
+    PARAMS: ClassVar[tuple[TrackerParam, ...]] = (
+        TrackerParam(
+            "max_age", int, 1, "frames a track survives without a matching detection", minimum=0
+        ),
+        TrackerParam(
+            "min_hits", int, 3, "consecutive matches before a track is reported", minimum=0
+        ),
+        TrackerParam(
+            "iou_threshold",
+            float,
+            0.3,
+            "minimum IoU to match a detection to a track",
+            minimum=0.0,
+            maximum=1.0,
+        ),
     )
 
     def __init__(self, max_age: int = 1, min_hits: int = 3, iou_threshold: float = 0.3) -> None:
-        params = check_params("sort", self.PARAMS, {"max_age": max_age, "min_hits": min_hits,
-                                                    "iou_threshold": iou_threshold})
+        params = check_params(
+            "sort",
+            self.PARAMS,
+            {"max_age": max_age, "min_hits": min_hits, "iou_threshold": iou_threshold},
+        )
         self.max_age: int = params["max_age"]
         self.min_hits: int = params["min_hits"]
         self.iou_threshold: float = params["iou_threshold"]
@@ -81,8 +94,9 @@ class SortTracker:
 
         matched_det = np.full(len(self._ids), -1, dtype=np.int64)
         if len(cols):
-            mean, cov = SortKalman.update(self._mean[cols], self._cov[cols],
-                                          SortKalman.measure(det_boxes[rows]))
+            mean, cov = SortKalman.update(
+                self._mean[cols], self._cov[cols], SortKalman.measure(det_boxes[rows])
+            )
             self._mean[cols], self._cov[cols] = mean, cov
             self._since_update[cols] = 0
             self._streak[cols] += 1
@@ -101,7 +115,8 @@ class SortTracker:
             matched_det = np.concatenate([matched_det, det_rows[new]])
 
         report = (self._since_update == 0) & (
-            (self._streak >= self.min_hits) | (self._frame <= self.min_hits))
+            (self._streak >= self.min_hits) | (self._frame <= self.min_hits)
+        )
         unnamed = report & (self._ids == 0)
         count = int(unnamed.sum())
         if count:

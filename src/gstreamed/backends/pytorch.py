@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -12,7 +12,8 @@ from gstreamed.backends.base import parse_device
 from gstreamed.backends.yolov8 import load_model, resize_info  # raises GstreamedError sans torch
 from gstreamed.errors import GstreamedError
 
-import torch  # noqa: E402  (after yolov8, which turns a missing torch into a clear error)
+# isort: split
+import torch
 
 log = logging.getLogger(__name__)
 
@@ -23,8 +24,10 @@ def cuda_unavailable() -> str | None:
     """Why this PyTorch cannot run on CUDA, or None when it can."""
     if torch.cuda.is_available():
         return None
-    return (f"torch {torch.__version__} (CUDA build: {torch.version.cuda or 'none'}) sees no "
-            "CUDA device")
+    return (
+        f"torch {torch.__version__} (CUDA build: {torch.version.cuda or 'none'}) sees no "
+        "CUDA device"
+    )
 
 
 def torch_device(device: str) -> torch.device:
@@ -39,8 +42,10 @@ def torch_device(device: str) -> torch.device:
         return torch.device("cpu")
     count = torch.cuda.device_count()
     if index >= count:
-        raise GstreamedError(f"device cuda:{index} requested but only {count} CUDA device(s) "
-                             f"exist; use cuda:0..cuda:{count - 1}")
+        raise GstreamedError(
+            f"device cuda:{index} requested but only {count} CUDA device(s) "
+            f"exist; use cuda:0..cuda:{count - 1}"
+        )
     torch.backends.cudnn.benchmark = True  # fixed input sizes: let cuDNN pick the fastest
     return torch.device("cuda", index)
 
@@ -52,9 +57,11 @@ def _weights_of(path: Path) -> Path:
         return path
     weights = path.with_suffix(".safetensors")
     if not weights.is_file():
-        raise GstreamedError(f"{path}: the torch backend runs .safetensors weights and there is "
-                             f"no {weights.name} beside this ONNX model; pass --model "
-                             "WEIGHTS.safetensors or use --backend ort")
+        raise GstreamedError(
+            f"{path}: the torch backend runs .safetensors weights and there is "
+            f"no {weights.name} beside this ONNX model; pass --model "
+            "WEIGHTS.safetensors or use --backend ort"
+        )
     log.info("torch backend: running %s (the weights of %s)", weights, path.name)
     return weights
 
@@ -70,8 +77,14 @@ class TorchBackend:
     name = "torch"
     layout = "v8"
 
-    def __init__(self, model: str | Path, device: str = "cpu", half: bool = False,
-                 threads: int | None = None, imgsz: int | Sequence[int] | None = None) -> None:
+    def __init__(
+        self,
+        model: str | Path,
+        device: str = "cpu",
+        half: bool = False,
+        threads: int | None = None,
+        imgsz: int | Sequence[int] | None = None,
+    ) -> None:
         path = _weights_of(Path(model))
         if threads:
             torch.set_num_threads(threads)
@@ -83,7 +96,7 @@ class TorchBackend:
             log.warning("--half needs CUDA; running float32 on CPU")
         self._dtype = torch.float16 if half and self._device.type == "cuda" else torch.float32
         self._network = loaded.network.to(self._device, self._dtype)
-        self._network = self._network.to(memory_format=torch.channels_last)
+        self._network = self._network.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
 
     @property
     def max_batch(self) -> int:
@@ -93,10 +106,17 @@ class TorchBackend:
     def forward(self, tensor: np.ndarray) -> np.ndarray:
         """Raw head output [B, 4+C, A] (float32) for a float32 NCHW batch in 0..1."""
         shape = tensor.shape
-        if (len(shape) != 4 or shape[1] != 3 or shape[0] > MAX_BATCH
-                or shape[2] % 32 or shape[3] % 32):
-            raise GstreamedError(f"inference failed: input shape {list(shape)}; expected "
-                                 f"[B<={MAX_BATCH}, 3, H, W] with H and W multiples of 32")
+        if (
+            len(shape) != 4
+            or shape[1] != 3
+            or shape[0] > MAX_BATCH
+            or shape[2] % 32
+            or shape[3] % 32
+        ):
+            raise GstreamedError(
+                f"inference failed: input shape {list(shape)}; expected "
+                f"[B<={MAX_BATCH}, 3, H, W] with H and W multiples of 32"
+            )
         with torch.inference_mode():
             x = torch.from_numpy(np.ascontiguousarray(tensor, dtype=np.float32))
             x = x.to(self._device, self._dtype, non_blocking=True)

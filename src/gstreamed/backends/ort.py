@@ -8,12 +8,11 @@ from pathlib import Path
 
 import numpy as np
 
-from gstreamed.backends.base import ModelInfo, parse_device
-from gstreamed.detect.decode import detect_layout
+from gstreamed.backends.base import ModelInfo, detect_layout, parse_device
 from gstreamed.errors import GstreamedError
 
 os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
-import onnxruntime as ort  # noqa: E402
+import onnxruntime as ort
 
 log = logging.getLogger(__name__)
 
@@ -23,8 +22,10 @@ def cuda_unavailable() -> str | None:
     available = ort.get_available_providers()
     if "CUDAExecutionProvider" in available:
         return None
-    return (f"onnxruntime {ort.__version__} has no CUDAExecutionProvider "
-            f"(available: {', '.join(available)})")
+    return (
+        f"onnxruntime {ort.__version__} has no CUDAExecutionProvider "
+        f"(available: {', '.join(available)})"
+    )
 
 
 def _providers(device: str, tensorrt: bool) -> list[str | tuple[str, dict[str, object]]]:
@@ -45,7 +46,7 @@ def _providers(device: str, tensorrt: bool) -> list[str | tuple[str, dict[str, o
     return chosen
 
 
-class OnnxBackend:
+class OrtBackend:
     """Runs a YOLO detection ONNX model with onnxruntime.
 
     Validates the graph on load (one 4-D image input with 3 channels, a YOLO-shaped
@@ -54,8 +55,13 @@ class OnnxBackend:
 
     name = "ort"
 
-    def __init__(self, model: str | Path, device: str = "cpu", threads: int | None = None,
-                 tensorrt: bool = False) -> None:
+    def __init__(
+        self,
+        model: str | Path,
+        device: str = "cpu",
+        threads: int | None = None,
+        tensorrt: bool = False,
+    ) -> None:
         path = Path(model)
         if not path.is_file():
             raise GstreamedError(f"model not found: {path}")
@@ -85,8 +91,10 @@ class OnnxBackend:
         inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
         if len(inputs) != 1 or len(inputs[0].shape) != 4 or inputs[0].shape[1] not in (3, "3"):
             shapes = [list(i.shape) for i in inputs]
-            raise GstreamedError(f"{path}: inputs {shapes} are not one image tensor "
-                                 "[B, 3, H, W]; is this a YOLO detection model?")
+            raise GstreamedError(
+                f"{path}: inputs {shapes} are not one image tensor "
+                "[B, 3, H, W]; is this a YOLO detection model?"
+            )
         if "float" not in inputs[0].type:
             raise GstreamedError(f"{path}: input type {inputs[0].type}; expected float")
         _, _, h, w = inputs[0].shape
