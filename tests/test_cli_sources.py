@@ -13,7 +13,7 @@ import media
 import pytest
 from servers import background_server
 
-from gstreamed.gst.pipeline import Source
+from gstreamed.gst.sources import Source
 
 
 @pytest.fixture()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from gstreamed.detect.detections import Detections
-from gstreamed.render import PALETTE, draw, label_of
+from gstreamed.render import PALETTE, DrawParams, draw, label_of
 
 
 def sample() -> Detections:
@@ -22,7 +22,7 @@ def test_label_text():
 
 def test_box_edges_drawn_in_track_colour_and_nothing_far_away():
     frame = np.zeros((120, 160, 3), np.uint8)
-    draw(frame, sample(), thickness=1)
+    draw(frame, sample(), DrawParams(thickness=1))
     colour = PALETTE[12 % len(PALETTE)]
     assert (frame[50, 10] == colour).all()  # left edge
     assert (frame[50, 60] == colour).all()  # right edge
@@ -34,7 +34,11 @@ def test_box_edges_drawn_in_track_colour_and_nothing_far_away():
 def test_draw_works_on_padded_rows_in_place():
     storage = np.zeros((40, 36 * 3 + 4), np.uint8)  # rows padded like GStreamer RGB strides
     frame = np.ndarray((40, 35, 3), np.uint8, storage, strides=(storage.strides[0], 3, 1))
-    draw(frame, Detections([[2, 2, 30, 30]], [0.5], [0], names=("person",)), thickness=1)
+    draw(
+        frame,
+        Detections([[2, 2, 30, 30]], [0.5], [0], names=("person",)),
+        DrawParams(thickness=1),
+    )
     assert storage.any()
 
 

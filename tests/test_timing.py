@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gstreamed.timing import Timings, render_table
+from gstreamed.timing import Timings, timing_table
 
 
 def test_summary_excludes_first_frame_and_keeps_pipeline_order():
@@ -26,7 +26,7 @@ def test_table_lists_stages_and_fps():
     for stage in ("preprocess", "forward", "postprocess", "tracking", "annotation"):
         with timings.measure(stage):
             pass
-    text = render_table(timings, frames=50, seconds=2.0)
+    text = timing_table(timings, frames=50, seconds=2.0)
     for label in ("preprocess", "forward pass", "postprocess", "tracking", "annotation"):
         assert label in text
     assert "50 frames" in text and "25.00 FPS" in text

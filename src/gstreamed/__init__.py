@@ -39,7 +39,7 @@ from gstreamed.errors import GstreamedError
 # Heavier parts load on first use, so `import gstreamed` stays cheap.
 _LAZY = {
     "Detector": "gstreamed.detect.detector",
-    "load_detector": "gstreamed.api",
+    "load_detector": "gstreamed.detect.detector",
     "process_file": "gstreamed.api",
     "create_tracker": "gstreamed.track",
     "load_backend": "gstreamed.backends",

@@ -5,20 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from gstreamed.backends import load_backend
-from gstreamed.backends.zoo import resolve_model
-from gstreamed.detect.detector import Detector
+from gstreamed.detect.detector import Detector, load_detector
+from gstreamed.outputs import Outputs
 from gstreamed.timing import Timings
-
-
-def load_detector(
-    model: str | Path | None = None, backend: str = "ort", device: str = "cpu", **options: Any
-) -> Detector:
-    """A `Detector` for ``model`` (default: $GSTREAMED_MODEL or the cached default model).
-
-    ``options`` go to `Detector` (conf, iou, classes, max_det).
-    """
-    return Detector(load_backend(resolve_model(model), backend, device), **options)
 
 
 def process_file(
@@ -38,7 +27,8 @@ def process_file(
     camera, writing the annotated media (default: the CLI's naming) and optional JSON Lines /
     MOTChallenge results. Returns the run's `RunResult` (frames, seconds, timings).
     """
-    from gstreamed.gst.pipeline import Job, Outputs, classify
+    from gstreamed.gst.run import InputPipeline
+    from gstreamed.gst.sources import classify
     from gstreamed.track import create_tracker
 
     src = classify(str(source))
@@ -59,4 +49,4 @@ def process_file(
         def make_tracker(rate: float | None) -> Any:
             return create_tracker(tracker, rate, **params)
 
-    return Job(src, detector, outputs, make_tracker).run()
+    return InputPipeline(src, detector, outputs, make_tracker).run()

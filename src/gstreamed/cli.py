@@ -10,7 +10,9 @@ from collections.abc import Sequence
 
 from gstreamed import __version__
 from gstreamed.commands import SUBCOMMANDS
+from gstreamed.commands.options import option_error
 from gstreamed.errors import GstreamedError
+from gstreamed.params import ParamError
 
 log = logging.getLogger("gstreamed")
 
@@ -58,6 +60,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args))
+    except ParamError as exc:
+        print(f"gstreamed: error: {option_error(exc)}", file=sys.stderr)
+        return 1
     except GstreamedError as exc:
         print(f"gstreamed: error: {exc}", file=sys.stderr)
         return 1

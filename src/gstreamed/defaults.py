@@ -1,29 +1,12 @@
-"""One place for the project's default values: thresholds, class names, cache directory."""
+"""Facts without a parameter table: the fallback class names and input size, the model and
+cache environment variables and the cache directory."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-CONF_THRESHOLD = 0.25
-IOU_THRESHOLD = 0.45
-MAX_DETECTIONS = 300
-INPUT_SIZE = 640
-
-# x264 for annotated videos: "superfast" measured as fast as "ultrafast" in the pipeline on
-# 2 cores (veryfast cost ~5-10 % end-to-end FPS) while keeping CABAC and deblocking.
-ENCODER_PRESETS = (
-    "ultrafast",
-    "superfast",
-    "veryfast",
-    "faster",
-    "fast",
-    "medium",
-    "slow",
-    "slower",
-)
-ENCODER_PRESET = "superfast"
-ENCODER_QUALITY = 23  # x264 constant quantizer, 0-51, lower is better
+INPUT_SIZE = 640  # network input side when a model's metadata does not say
 
 MODEL_ENV = "GSTREAMED_MODEL"
 CACHE_ENV = "GSTREAMED_CACHE"

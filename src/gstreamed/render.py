@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import ClassVar
+
 import cv2
 import numpy as np
 
 from gstreamed.detect.detections import NO_TRACK, Detections
+from gstreamed.params import ParamSet, param
 
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 # A fixed, high-contrast palette (Ultralytics' colours, RGB); indexed by track id or class id.
@@ -47,22 +51,27 @@ def label_of(detections: Detections, row: int, show_conf: bool = True) -> str:
     return " ".join(parts)
 
 
-def draw(
-    frame: np.ndarray,
-    detections: Detections,
-    thickness: int | None = None,
-    font_scale: float | None = None,
-    show_conf: bool = True,
-) -> np.ndarray:
+@dataclass(frozen=True, eq=False)
+class DrawParams(ParamSet):
+    """How boxes and labels are drawn."""
+
+    OWNER: ClassVar[str] = "overlay"
+
+    thickness: int = param(
+        0, "box line width in pixels (0: from the frame size)", maximum=64, minimum=0
+    )
+    show_confidence: bool = param(True, "draw confidences in labels")
+
+
+def draw(frame: np.ndarray, detections: Detections, params: DrawParams | None = None) -> np.ndarray:
     """Draw boxes and labels on an HxWx3 uint8 RGB frame in place and return it.
 
-    Line width and text size follow the frame size unless given.
+    Line width (unless ``params`` give one) and text size follow the frame size.
     """
+    params = params or DrawParams()
     h, w = frame.shape[:2]
-    if thickness is None:
-        thickness = max(1, round((h + w) / 2 * 0.003))
-    if font_scale is None:
-        font_scale = max(0.3, (h + w) / 2 * 0.0009)
+    thickness = params.thickness or max(1, round((h + w) / 2 * 0.003))
+    font_scale = max(0.3, (h + w) / 2 * 0.0009)
     text_thickness = max(1, thickness - 1)
     for row in range(len(detections)):
         key = int(detections.track_id[row])
@@ -71,7 +80,7 @@ def draw(
         color = tuple(int(c) for c in PALETTE[key % len(PALETTE)])
         x1, y1, x2, y2 = (round(float(v)) for v in detections.xyxy[row])
         cv2.rectangle(frame, (x1, y1), (x2, y2), color, thickness, cv2.LINE_8)
-        text = label_of(detections, row, show_conf)
+        text = label_of(detections, row, params.show_confidence)
         (tw, th), base = cv2.getTextSize(text, FONT, font_scale, text_thickness)
         top = y1 - th - base - 2 if y1 - th - base - 2 >= 0 else y1  # inside the box at the top
         left = max(0, min(x1, w - tw - 2))  # keep the label on the frame

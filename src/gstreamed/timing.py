@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
+
+from gstreamed.tables import text_table
 
 STAGES = ("preprocess", "forward", "postprocess", "tracking", "annotation")
 STAGE_LABELS = {
@@ -20,8 +22,8 @@ STAGE_LABELS = {
 
 
 @dataclass(frozen=True)
-class StageSummary:
-    """Aggregate of one stage in milliseconds (first frame excluded when there are more)."""
+class Stats:
+    """Aggregate of one stage's durations, in milliseconds."""
 
     stage: str
     count: int
@@ -30,6 +32,37 @@ class StageSummary:
     max_ms: float
     median_ms: float
     p90_ms: float
+
+    @classmethod
+    def of(cls, seconds: Sequence[float], stage: str = "") -> Stats:
+        """The statistics of durations given in seconds."""
+        ms = np.asarray(seconds, np.float64) * 1000.0
+        return cls(
+            stage,
+            len(ms),
+            float(ms.mean()),
+            float(ms.min()),
+            float(ms.max()),
+            float(np.median(ms)),
+            float(np.percentile(ms, 90)),
+        )
+
+    def per(self, n: int) -> Stats:
+        """The same statistics divided over ``n`` frames (for a batch of ``n``)."""
+        return Stats(
+            self.stage,
+            self.count,
+            self.avg_ms / n,
+            self.min_ms / n,
+            self.max_ms / n,
+            self.median_ms / n,
+            self.p90_ms / n,
+        )
+
+    @property
+    def fps(self) -> float:
+        """Frames per second at the median."""
+        return 1000.0 / self.median_ms if self.median_ms > 0 else 0.0
 
 
 class Timings:
@@ -51,48 +84,29 @@ class Timings:
         finally:
             self.add(stage, time.perf_counter() - start)
 
-    def summary(self, skip_first: bool = True) -> list[StageSummary]:
-        """One row per recorded stage, in pipeline order."""
+    def summary(self, skip_first: bool = True) -> list[Stats]:
+        """One row per recorded stage, in pipeline order (the first frame, which pays for
+        warm-up, left out when there are more)."""
         order = [s for s in STAGES if s in self.samples]
         order += [s for s in self.samples if s not in STAGES]
         rows = []
         for stage in order:
-            values = np.asarray(self.samples[stage]) * 1000.0
-            if skip_first and len(values) > 1:
-                values = values[1:]
-            rows.append(
-                StageSummary(
-                    stage,
-                    len(values),
-                    float(values.mean()),
-                    float(values.min()),
-                    float(values.max()),
-                    float(np.median(values)),
-                    float(np.percentile(values, 90)),
-                )
-            )
+            values = self.samples[stage]
+            rows.append(Stats.of(values[1:] if skip_first and len(values) > 1 else values, stage))
         return rows
 
 
-def render_table(timings: Timings, frames: int, seconds: float, title: str = "Timings") -> str:
+def timing_table(timings: Timings, frames: int, seconds: float, title: str = "Timings") -> str:
     """The seed-style table: stage avg/min/max in ms, then frames and end-to-end FPS."""
-    from rich import box
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title=title, box=box.SIMPLE_HEAVY)
-    table.add_column("stage")
-    for col in ("avg ms", "min ms", "max ms"):
-        table.add_column(col, justify="right")
-    for row in timings.summary():
-        table.add_row(
-            STAGE_LABELS.get(row.stage, row.stage),
-            f"{row.avg_ms:.2f}",
-            f"{row.min_ms:.2f}",
-            f"{row.max_ms:.2f}",
+    rows = [
+        (
+            STAGE_LABELS.get(r.stage, r.stage),
+            f"{r.avg_ms:.2f}",
+            f"{r.min_ms:.2f}",
+            f"{r.max_ms:.2f}",
         )
+        for r in timings.summary()
+    ]
     fps = frames / seconds if seconds > 0 else 0.0
-    table.caption = f"{frames} frames in {seconds:.2f} s — end-to-end {fps:.2f} FPS"
-    console = Console(width=100, record=True, file=open("/dev/null", "w"))  # noqa: SIM115
-    console.print(table)
-    return console.export_text()
+    caption = f"{frames} frames in {seconds:.2f} s — end-to-end {fps:.2f} FPS"
+    return text_table(("stage", "avg ms", "min ms", "max ms"), rows, title, caption)

@@ -71,7 +71,7 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def tiny_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 12-frame 160x96 10 fps H.264 MP4 made with GStreamer's videotestsrc."""
     pytest.importorskip("gi")
-    from gstreamed.bench import generate_clip
+    from gstreamed.gst.samples import write_test_clip
 
     path = tmp_path_factory.mktemp("bench-clip") / "tiny.mp4"
-    return generate_clip(path, frames=12, size=(160, 96), fps=10)
+    return write_test_clip(path, frames=12, size=(160, 96), fps=10)

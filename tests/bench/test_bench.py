@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from gstreamed.bench import FrameClock, Stat, md_table
+from gstreamed.bench import FrameClock
+from gstreamed.tables import markdown_table
+from gstreamed.timing import Stats
 
 STAGE_KEYS = {"preprocess", "forward", "postprocess", "tracking", "annotation"}
 
@@ -145,7 +147,7 @@ def test_bench_rejects_bad_options(tiny_model: Path) -> None:
 
 
 def test_stat_and_clock() -> None:
-    stat = Stat.of([0.010, 0.020, 0.030])
+    stat = Stats.of([0.010, 0.020, 0.030])
     assert stat.median_ms == pytest.approx(20.0) and stat.count == 3
     assert stat.fps == pytest.approx(50.0)
     assert stat.per(2).median_ms == pytest.approx(10.0)
@@ -156,4 +158,4 @@ def test_stat_and_clock() -> None:
 
 
 def test_md_table() -> None:
-    assert md_table(["a", "b"], [["1", "2"]]) == "| a | b |\n| --- | --- |\n| 1 | 2 |"
+    assert markdown_table(["a", "b"], [["1", "2"]]) == "| a | b |\n| --- | --- |\n| 1 | 2 |"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -73,6 +74,20 @@ class ModelInfo:
         size = parse_imgsz(metadata.get("imgsz")) or fallback_size or (INPUT_SIZE, INPUT_SIZE)
         stride = int(metadata.get("stride", 32))
         return cls(size, names, stride, task, metadata.get("description", ""))
+
+    def resized(self, imgsz: int | str | Sequence[int] | None) -> ModelInfo:
+        """These facts with the input size ``imgsz`` (``640``, ``"480,640"``, ``(480, 640)``)
+        when given; both sides must be positive multiples of the stride."""
+        if imgsz is None or imgsz == "":
+            return self
+        size = parse_imgsz(imgsz if isinstance(imgsz, str) else str(imgsz))
+        if size is None and not isinstance(imgsz, (str, int)):
+            size = parse_imgsz(",".join(str(v) for v in imgsz))
+        if size is None or any(v <= 0 or v % self.stride for v in size):
+            raise GstreamedError(
+                f"input size {imgsz!r} must be one or two positive multiples of {self.stride}"
+            )
+        return dataclasses.replace(self, input_size=size)
 
     def metadata(self) -> dict[str, str]:
         """Ultralytics-compatible metadata strings (inverse of `from_metadata`)."""

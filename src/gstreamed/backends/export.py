@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from gstreamed import __version__
-from gstreamed.backends.yolov8 import load_model, resize_info  # raises GstreamedError sans torch
+from gstreamed.backends.yolov8 import load_model  # raises GstreamedError sans torch
 from gstreamed.errors import GstreamedError
 
 # isort: split
@@ -60,7 +60,7 @@ def export_onnx(
             opset=opset,
         )
     loaded = load_model(weights)
-    info = resize_info(loaded.info, imgsz)
+    info = loaded.info.resized(imgsz)
     dtype = torch.float16 if half else torch.float32
     network = loaded.network.to(dtype)
     sample = torch.zeros(1, 3, *info.input_size, dtype=dtype)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -61,6 +62,7 @@ class OrtBackend:
         device: str = "cpu",
         threads: int | None = None,
         tensorrt: bool = False,
+        imgsz: int | str | Sequence[int] | None = None,
     ) -> None:
         path = Path(model)
         if not path.is_file():
@@ -85,9 +87,11 @@ class OrtBackend:
             log.warning("CUDA execution provider failed to initialise; RUNNING ON CPU")
         self.device = device if active[0] != "CPUExecutionProvider" else "cpu"
         self.providers = active
-        self._input, self._output, self.info, self.layout = self._inspect(path)
+        self._input, self._output, self.info, self.layout = self._inspect(path, imgsz)
 
-    def _inspect(self, path: Path) -> tuple[str, str, ModelInfo, str]:
+    def _inspect(
+        self, path: Path, imgsz: int | str | Sequence[int] | None
+    ) -> tuple[str, str, ModelInfo, str]:
         inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
         if len(inputs) != 1 or len(inputs[0].shape) != 4 or inputs[0].shape[1] not in (3, "3"):
             shapes = [list(i.shape) for i in inputs]
@@ -103,6 +107,13 @@ class OrtBackend:
         info = ModelInfo.from_metadata(meta, str(path), static)
         if static and static != info.input_size:
             info = ModelInfo(static, info.names, info.stride, info.task, info.description)
+        resized = info.resized(imgsz)
+        if static and resized.input_size != static:
+            raise GstreamedError(
+                f"{path}: the input size is fixed to {static[0]}x{static[1]}; another input "
+                "size needs a dynamic-shape model ('gstreamed export --dynamic')"
+            )
+        info = resized
         layout = detect_layout(outputs[0].shape, len(info.names), str(path))
         self._half = "float16" in inputs[0].type
         self._batch = inputs[0].shape[0] if isinstance(inputs[0].shape[0], int) else 64

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from gstreamed.backends.base import parse_device
-from gstreamed.backends.yolov8 import load_model, resize_info  # raises GstreamedError sans torch
+from gstreamed.backends.yolov8 import load_model  # raises GstreamedError sans torch
 from gstreamed.errors import GstreamedError
 
 # isort: split
@@ -89,7 +89,7 @@ class TorchBackend:
         if threads:
             torch.set_num_threads(threads)
         loaded = load_model(path)
-        self.info = resize_info(loaded.info, imgsz)
+        self.info = loaded.info.resized(imgsz)
         self._device = torch_device(device)
         self.device = str(self._device)
         if half and self._device.type != "cuda":

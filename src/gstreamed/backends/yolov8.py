@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from gstreamed.backends.base import ModelInfo
@@ -484,15 +484,3 @@ def model_info(metadata: Mapping[str, str], num_classes: int, naming: str, path:
             f"weights have {num_classes}; fix the 'names' metadata"
         )
     return info
-
-
-def resize_info(info: ModelInfo, imgsz: int | Sequence[int] | None) -> ModelInfo:
-    """``info`` with input size ``imgsz`` (an int or (height, width)) when given."""
-    if imgsz is None:
-        return info
-    size = (int(imgsz), int(imgsz)) if isinstance(imgsz, int) else tuple(int(v) for v in imgsz)
-    if len(size) != 2 or any(v <= 0 or v % STRIDES[-1] for v in size):
-        raise GstreamedError(
-            f"image size {imgsz} must be one or two positive multiples of {STRIDES[-1]}"
-        )
-    return replace(info, input_size=size)

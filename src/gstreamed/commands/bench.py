@@ -6,11 +6,18 @@ import argparse
 import sys
 from pathlib import Path
 
-from gstreamed import defaults
 from gstreamed.backends import BACKENDS
-from gstreamed.commands.common import add_detection_arguments
+from gstreamed.commands.options import (
+    add_detection_options,
+    add_encoder_options,
+    add_model_options,
+    add_tracker_options,
+    detection_params,
+    encoder_params,
+    model_params,
+    tracker_from_args,
+)
 from gstreamed.errors import GstreamedError
-from gstreamed.track import add_tracker_arguments, tracker_from_args
 
 
 def _int_list(text: str) -> list[int]:
@@ -39,12 +46,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "ratio (pipeline efficiency), per-stage median/p90 times and forward time "
         "per frame by batch size. Prints Markdown; --out writes bench.md and "
         "bench.json.",
-    )
-    parser.add_argument(
-        "--model",
-        metavar="PATH",
-        help="ONNX model for ort (default: $GSTREAMED_MODEL, else the cached "
-        "default); a .safetensors here is used by torch",
     )
     parser.add_argument(
         "--torch-model",
@@ -83,20 +84,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="1,4,8",
         help="batch sizes for the forward-only per-frame times (default: 1)",
     )
-    parser.add_argument(
-        "--threads",
-        type=int,
-        default=None,
-        metavar="N",
-        help="CPU threads for inference (default: the backend's choice)",
-    )
-    parser.add_argument("--half", action="store_true", help="fp16 for torch on CUDA")
-    parser.add_argument(
-        "--preset",
-        choices=defaults.ENCODER_PRESETS,
-        default=defaults.ENCODER_PRESET,
-        help=f"x264 speed preset of the pipeline's encoder (default: {defaults.ENCODER_PRESET})",
-    )
+    add_encoder_options(parser, only=("preset",))
     parser.add_argument(
         "--no-pipeline",
         action="store_true",
@@ -106,8 +94,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--out", type=Path, metavar="DIR", help="write bench.md and bench.json into DIR"
     )
-    add_detection_arguments(parser)
-    add_tracker_arguments(parser)
+    add_model_options(parser, only=("model", "threads", "half"))
+    add_detection_options(parser)
+    add_tracker_options(parser)
     parser.set_defaults(func=run)
 
 
@@ -124,7 +113,8 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.input is not None and not args.input.is_file():
         raise GstreamedError(f"input not found: {args.input}")
-    models = [resolve_model(args.model)]
+    model = model_params(args)
+    models = [resolve_model(model.model)]
     if args.torch_model is not None:
         models.append(resolve_model(args.torch_model))
     if args.out is not None:
@@ -137,17 +127,12 @@ def run(args: argparse.Namespace) -> int:
         frames=args.frames,
         warmup=args.warmup,
         batches=args.batch,
-        threads=args.threads,
-        half=args.half,
+        threads=model.threads or None,
+        half=model.half,
         clip=args.input,
         pipeline=not args.no_pipeline,
-        encoder_preset=args.preset,
-        detection={
-            "conf": args.conf,
-            "iou": args.iou,
-            "classes": args.classes,
-            "max_det": args.max_det,
-        },
+        encoder=encoder_params(args),
+        detection=detection_params(args).values(),
     )
     report = run_bench(
         settings,

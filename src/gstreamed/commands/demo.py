@@ -33,7 +33,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from gstreamed.backends.zoo import resolve_model
     from gstreamed.cli import main
-    from gstreamed.samples import write_clip
+    from gstreamed.gst.samples import write_clip
 
     model = resolve_model(args.model)  # fail before making the clip when there is no model
     if args.dir.exists() and not args.dir.is_dir():

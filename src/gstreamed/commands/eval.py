@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from gstreamed.errors import GstreamedError
+from gstreamed.tables import print_table
 from gstreamed.track.evaluate import evaluate, prepare
 from gstreamed.track.mot import find_sequences, read_mot, read_seqinfo
-from gstreamed.track.report import print_table
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         log.info("%s: %s vs %s", name, result_path, gt_path)
     report = evaluate(data)
     rows = [(name, *(_cell(c, metrics[c]) for c in COLUMNS)) for name, metrics in report.items()]
-    print_table("tracking metrics (%)", ("sequence", *COLUMNS), rows)
+    print_table(("sequence", *COLUMNS), rows, "tracking metrics (%)")
     if args.json is not None:
         combined = report.pop("COMBINED")
         try:

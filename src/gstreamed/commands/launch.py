@@ -7,7 +7,7 @@ import sys
 import time
 
 from gstreamed.errors import GstreamedError
-from gstreamed.timing import Timings, render_table
+from gstreamed.timing import Timings, timing_table
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -24,8 +24,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from gstreamed.gst import GLib, Gst, init
-    from gstreamed.gst.elements import _RgbFilter
-    from gstreamed.gst.pipeline import play
+    from gstreamed.gst.bus import play
+    from gstreamed.gst.elements import RgbFilter
 
     init()
     description = " ".join(args.pipeline)
@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
         raise GstreamedError(f"invalid pipeline: {exc.message}") from None
     timings = Timings()
     ours = (
-        [e for e in pipeline.iterate_recurse() if isinstance(e, _RgbFilter)]
+        [e for e in pipeline.iterate_recurse() if isinstance(e, RgbFilter)]
         if isinstance(pipeline, Gst.Bin)
         else []
     )
@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     interrupted = play(pipeline, "pipeline")
     if ours and frames:
         print(
-            render_table(timings, frames, time.perf_counter() - start, "gstreamed launch"),
+            timing_table(timings, frames, time.perf_counter() - start, "gstreamed launch"),
             file=sys.stderr,
         )
     return 130 if interrupted else 0

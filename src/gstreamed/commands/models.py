@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from gstreamed.backends import zoo
+from gstreamed.tables import print_table
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -50,7 +51,8 @@ def print_models() -> None:
     if not models:
         print(f"no cached models in {zoo.models_dir()}; run 'gstreamed models pull yolov8n'")
         return
-    width = max(len(m.name) for m in models)
-    print(f"  {'NAME':<{width}}  {'SIZE':>9}  PATH")
-    for m in models:
-        print(f"{'*' if m.default else ' '} {m.name:<{width}}  {m.size / 1e6:>7.1f}MB  {m.path}")
+    rows = [
+        (("* " if m.default else "  ") + m.name, f"{m.size / 1e6:.1f} MB", str(m.path))
+        for m in models
+    ]
+    print_table(("  NAME", "SIZE", "PATH"), rows, ruled=False)

@@ -6,16 +6,19 @@ import argparse
 import sys
 from pathlib import Path
 
-from gstreamed import defaults
-from gstreamed.commands.common import (
-    add_detection_arguments,
-    add_model_arguments,
+from gstreamed.commands.options import (
+    add_detection_options,
+    add_encoder_options,
+    add_model_options,
+    add_tracker_options,
     detector_from_args,
+    encoder_params,
+    tracker_from_args,
 )
 from gstreamed.errors import GstreamedError
+from gstreamed.outputs import Outputs
 from gstreamed.progress import Progress
-from gstreamed.timing import Timings, render_table
-from gstreamed.track import add_tracker_arguments, tracker_from_args
+from gstreamed.timing import Timings, timing_table
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -67,29 +70,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="leave the input's audio track out of the output video",
     )
-    parser.add_argument(
-        "--preset",
-        choices=defaults.ENCODER_PRESETS,
-        default=defaults.ENCODER_PRESET,
-        help=f"x264 speed preset (default: {defaults.ENCODER_PRESET})",
-    )
-    parser.add_argument(
-        "--quality",
-        type=int,
-        default=defaults.ENCODER_QUALITY,
-        help=f"x264 quantizer, 0-51, lower is better (default: {defaults.ENCODER_QUALITY})",
-    )
+    add_encoder_options(parser)
     parser.add_argument("--no-progress", action="store_true", help="no progress line")
-    add_model_arguments(parser)
-    add_detection_arguments(parser)
-    add_tracker_arguments(parser)
+    add_model_options(parser)
+    add_detection_options(parser)
+    add_tracker_options(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from gstreamed.gst.pipeline import Job, Outputs, classify, init
+    from gstreamed.gst.run import InputPipeline
+    from gstreamed.gst.sources import classify
 
-    init()
     source = classify(args.input)
     media = None if args.no_output else (args.output or source.default_output)
     outputs = Outputs(
@@ -98,8 +90,7 @@ def run(args: argparse.Namespace) -> int:
         mot=args.mot,
         live=args.live,
         audio=not args.no_audio,
-        encoder_preset=args.preset,
-        quality=args.quality,
+        encoder=encoder_params(args),
     )
     outputs.check(args.force)
     if args.mot and (source.is_image or args.no_track):
@@ -117,10 +108,10 @@ def run(args: argparse.Namespace) -> int:
         None if (source.is_image or args.no_track) else (lambda rate: tracker_from_args(args, rate))
     )
     progress = Progress(enabled=not args.no_progress and not source.is_image)
-    result = Job(source, detector, outputs, make_tracker, progress).run()
+    result = InputPipeline(source, detector, outputs, make_tracker, progress).run()
     if not source.is_image:
         print(
-            render_table(
+            timing_table(
                 result.timings,
                 result.frames,
                 result.seconds,

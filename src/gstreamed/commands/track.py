@@ -8,10 +8,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from gstreamed.commands.options import add_tracker_options, tracker_from_args
 from gstreamed.errors import GstreamedError
-from gstreamed.track import add_tracker_arguments, tracker_from_args
+from gstreamed.tables import print_table
 from gstreamed.track.mot import find_sequences, read_mot, read_seqinfo, write_results
-from gstreamed.track.report import print_table
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="results file (for a det.txt) or directory (for sequences)",
     )
     parser.add_argument("--force", action="store_true", help="overwrite existing results")
-    add_tracker_arguments(parser)
+    add_tracker_options(parser)
     parser.set_defaults(func=run)
 
 
@@ -94,8 +94,8 @@ def run(args: argparse.Namespace) -> int:
             )
         )
     print_table(
-        f"tracking ({args.tracker})",
         ("sequence", "frames", "detections", "tracks", "rows written", "frames/s"),
         rows,
+        f"tracking ({args.tracker})",
     )
     return 0

@@ -68,14 +68,18 @@ def candidates(
     )
 
 
-def nms(raw: RawBoxes, iou: float, max_det: int) -> np.ndarray:
-    """Indices kept by class-aware NMS, best first, at most ``max_det``."""
+def nms(raw: RawBoxes, iou: float, max_det: int, agnostic: bool = False) -> np.ndarray:
+    """Indices kept by class-aware (or, with ``agnostic``, class-agnostic) NMS, best first,
+    at most ``max_det``."""
     if len(raw.confidence) == 0:
         return np.zeros(0, np.int64)
     xywh = np.empty_like(raw.xyxy)
     xywh[:, :2] = raw.xyxy[:, :2]
     xywh[:, 2:] = raw.xyxy[:, 2:] - raw.xyxy[:, :2]
     # OpenCV's stubs declare sequences; it takes (and is given) numpy arrays.
-    kept = cv2.dnn.NMSBoxesBatched(xywh, raw.confidence, raw.class_id, 0.0, iou)  # type: ignore[arg-type]
+    if agnostic:
+        kept = cv2.dnn.NMSBoxes(xywh, raw.confidence, 0.0, iou)  # type: ignore[arg-type]
+    else:
+        kept = cv2.dnn.NMSBoxesBatched(xywh, raw.confidence, raw.class_id, 0.0, iou)  # type: ignore[arg-type]
     keep = np.asarray(kept, np.int64).reshape(-1)
     return keep[np.argsort(-raw.confidence[keep], kind="stable")][:max_det]

@@ -5,13 +5,14 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from gstreamed import defaults
-from gstreamed.backends import Backend, load_backend
+from gstreamed.backends import Backend
 from gstreamed.detect.decode import candidates, nms
 from gstreamed.detect.detections import Detections
+from gstreamed.detect.params import DetectionParams, ModelParams
 from gstreamed.detect.preprocess import Letterbox, Preprocessor
 from gstreamed.errors import GstreamedError
 from gstreamed.timing import Timings
@@ -40,34 +41,25 @@ def resolve_classes(
 
 
 class Detector:
-    """Runs a YOLO detection model on RGB frames and returns boxes in frame pixels."""
+    """Runs a YOLO detection model on RGB frames and returns boxes in frame pixels.
 
-    def __init__(
-        self,
-        backend: Backend,
-        conf: float = defaults.CONF_THRESHOLD,
-        iou: float = defaults.IOU_THRESHOLD,
-        classes: Sequence[str | int] | str | None = None,
-        max_det: int = defaults.MAX_DETECTIONS,
-        timings: Timings | None = None,
-    ) -> None:
-        if not 0.0 <= conf <= 1.0 or not 0.0 <= iou <= 1.0:
-            raise GstreamedError("--conf and --iou must lie between 0 and 1")
+    ``options`` are `DetectionParams` (conf, iou, classes, max_det, agnostic_nms).
+    """
+
+    def __init__(self, backend: Backend, timings: Timings | None = None, **options: Any) -> None:
+        self.params = DetectionParams.from_values(options)
         self.backend = backend
         self.names = backend.info.names
         self.input_size = backend.info.input_size
-        self.conf, self.iou, self.max_det = conf, iou, max_det
-        self.classes = resolve_classes(classes, self.names)
+        self.classes = resolve_classes(self.params.classes, self.names)
         self.layout = backend.layout
         self.timings = timings if timings is not None else Timings()
         self._preprocess = Preprocessor(self.input_size, batch=1)
 
     @classmethod
-    def from_model(
-        cls, model: str | Path, backend: str = "ort", device: str = "cpu", **options: object
-    ) -> Detector:
-        """Load ``model`` with a backend and wrap it; ``options`` go to `Detector`."""
-        return cls(load_backend(model, backend, device), **options)  # type: ignore[arg-type]
+    def from_model(cls, model: str | Path, **options: Any) -> Detector:
+        """`load_detector` (``options``: backend, device, ..., conf, iou, ...)."""
+        return load_detector(model, **options)
 
     def detect(self, frame: np.ndarray) -> Detections:
         """Detections of one RGB (or grayscale/RGBA) frame, boxes in its pixels."""
@@ -85,14 +77,29 @@ class Detector:
 
     def decode(self, output: np.ndarray, placement: Letterbox) -> Detections:
         """Detections from one image's head output and its letterbox placement."""
-        raw = candidates(output, self.layout, self.conf, self.classes)
+        raw = candidates(output, self.layout, self.params.conf, self.classes)
         if self.layout == "end2end":
-            keep = np.argsort(-raw.confidence, kind="stable")[: self.max_det]
+            keep = np.argsort(-raw.confidence, kind="stable")[: self.params.max_det]
         else:
-            keep = nms(raw, self.iou, self.max_det)
+            keep = nms(raw, self.params.iou, self.params.max_det, self.params.agnostic_nms)
         return Detections(
             placement.to_frame(raw.xyxy[keep]),
             raw.confidence[keep],
             raw.class_id[keep],
             names=self.names,
         )
+
+
+def load_detector(
+    model: str | Path | None = None, timings: Timings | None = None, **options: Any
+) -> Detector:
+    """A `Detector` for ``model`` (default: ``$GSTREAMED_MODEL``, else the cached default).
+
+    ``options`` are `ModelParams` (backend, device, threads, half, imgsz) and
+    `DetectionParams` (conf, iou, classes, max_det, agnostic_nms).
+    """
+    model_names = {p.name for p in ModelParams.params()}
+    model_options = {k: v for k, v in options.items() if k in model_names}
+    detection = {k: v for k, v in options.items() if k not in model_names}
+    backend = ModelParams.from_values({"model": model, **model_options}).load()
+    return Detector(backend, timings=timings, **detection)

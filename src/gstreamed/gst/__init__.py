@@ -38,3 +38,10 @@ def init() -> None:
     from gstreamed.gst.elements import register
 
     register()
+
+
+# PyGObject gives a Python subclass of GstBase.BaseTransform its methods (set_in_place, ...)
+# only when the class is defined before a pipeline has made it wrap another BaseTransform
+# element (seen: 'DetectElement' object has no attribute 'set_in_place' after playing a
+# clip-writing pipeline first). Define the elements' base class now.
+import gstreamed.gst.elements.base  # noqa: E402, F401

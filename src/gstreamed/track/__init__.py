@@ -1,21 +1,14 @@
 """Multi-object tracking: SORT and ByteTrack behind one `Tracker` interface.
 
-`TRACKERS` is the table of trackers; each class's ``PARAMS`` describes its parameters and
-drives the CLI options (`add_tracker_arguments`) and element properties.
+`TRACKERS` is the table of trackers; each tracker class is a `gstreamed.params.ParamSet`
+whose parameter table drives the CLI options and element properties.
 """
 
 from __future__ import annotations
 
 from gstreamed.track.base import Tracker, TrackerParam
 from gstreamed.track.bytetrack import ByteTracker
-from gstreamed.track.options import (
-    DEFAULT_TRACKER,
-    TRACKERS,
-    add_tracker_arguments,
-    create_tracker,
-    option_name,
-    tracker_from_args,
-)
+from gstreamed.track.registry import DEFAULT_TRACKER, TRACKERS, create_tracker
 from gstreamed.track.sort import SortTracker
 
 __all__ = [
@@ -25,8 +18,5 @@ __all__ = [
     "SortTracker",
     "Tracker",
     "TrackerParam",
-    "add_tracker_arguments",
     "create_tracker",
-    "option_name",
-    "tracker_from_args",
 ]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
 
 from gstreamed.detect.detections import Detections
-from gstreamed.track.base import TrackerParam, check_params
+from gstreamed.params import param
+from gstreamed.track.base import Tracker
 from gstreamed.track.kalman import XyahKalman
 from gstreamed.track.matching import assign_below, iou_matrix, valid_boxes
 
@@ -15,7 +17,8 @@ TRACKED, LOST = 1, 2
 DUPLICATE_IOU = 0.85  # ByteTrack's remove_duplicate_stracks: IoU distance < 0.15
 
 
-class ByteTracker:
+@dataclass(eq=False)
+class ByteTracker(Tracker):
     """ByteTrack: high-score detections first, then low-score ones rescue unmatched tracks.
 
     Follows the published BYTETracker: fused IoU x score cost for high-score detections,
@@ -23,106 +26,46 @@ class ByteTracker:
     tracks kept ``frame_rate / 30 * track_buffer`` frames, duplicate removal. Class-agnostic.
     """
 
-    PARAMS: ClassVar[tuple[TrackerParam, ...]] = (
-        TrackerParam(
-            "track_thresh",
-            float,
-            0.5,
-            "detections at or above this score take part in the first association",
-            minimum=0.0,
-            maximum=1.0,
-        ),
-        TrackerParam(
-            "low_thresh",
-            float,
-            0.1,
-            "detections above this score (and below track_thresh) are the second "
-            "association's low-score boxes",
-            minimum=0.0,
-            maximum=1.0,
-        ),
-        TrackerParam(
-            "new_track_thresh",
-            float,
-            0.6,
-            "minimum score of an unmatched detection to start a new track",
-            minimum=0.0,
-            maximum=1.0,
-        ),
-        TrackerParam(
-            "match_thresh",
-            float,
-            0.8,
-            "maximum cost (1 - IoU x score) of the first association",
-            minimum=0.0,
-            maximum=1.0,
-        ),
-        TrackerParam(
-            "second_match_thresh",
-            float,
-            0.5,
-            "maximum cost (1 - IoU) of the low-score association",
-            minimum=0.0,
-            maximum=1.0,
-        ),
-        TrackerParam(
-            "unconfirmed_match_thresh",
-            float,
-            0.7,
-            "maximum cost of matching a one-frame-old track",
-            minimum=0.0,
-            maximum=1.0,
-        ),
-        TrackerParam("track_buffer", int, 30, "frames (at 30 fps) a lost track is kept", minimum=0),
-        TrackerParam(
-            "frame_rate", float, 30.0, "stream frame rate, scales track_buffer", minimum=1e-3
-        ),
-        TrackerParam(
-            "fuse_score",
-            bool,
-            True,
-            "weight IoU by detection score in the first association (off = MOT20 mode)",
-        ),
+    OWNER: ClassVar[str] = "bytetrack"
+    PREFIX: ClassVar[str] = "bytetrack-"
+
+    track_thresh: float = param(
+        0.5,
+        "detections at or above this score take part in the first association",
+        minimum=0.0,
+        maximum=1.0,
+    )
+    low_thresh: float = param(
+        0.1,
+        "detections above this score (and below track_thresh) are the second "
+        "association's low-score boxes",
+        minimum=0.0,
+        maximum=1.0,
+    )
+    new_track_thresh: float = param(
+        0.6,
+        "minimum score of an unmatched detection to start a new track",
+        minimum=0.0,
+        maximum=1.0,
+    )
+    match_thresh: float = param(
+        0.8, "maximum cost (1 - IoU x score) of the first association", minimum=0.0, maximum=1.0
+    )
+    second_match_thresh: float = param(
+        0.5, "maximum cost (1 - IoU) of the low-score association", minimum=0.0, maximum=1.0
+    )
+    unconfirmed_match_thresh: float = param(
+        0.7, "maximum cost of matching a one-frame-old track", minimum=0.0, maximum=1.0
+    )
+    track_buffer: int = param(30, "frames (at 30 fps) a lost track is kept", minimum=0)
+    frame_rate: float = param(30.0, "stream frame rate, scales track_buffer", minimum=1e-3)
+    fuse_score: bool = param(
+        True, "weight IoU by detection score in the first association (off = MOT20 mode)"
     )
 
-    def __init__(
-        self,
-        track_thresh: float = 0.5,
-        low_thresh: float = 0.1,
-        new_track_thresh: float = 0.6,
-        match_thresh: float = 0.8,
-        second_match_thresh: float = 0.5,
-        unconfirmed_match_thresh: float = 0.7,
-        track_buffer: int = 30,
-        frame_rate: float = 30.0,
-        fuse_score: bool = True,
-    ) -> None:
-        p = check_params(
-            "bytetrack",
-            self.PARAMS,
-            {
-                "track_thresh": track_thresh,
-                "low_thresh": low_thresh,
-                "new_track_thresh": new_track_thresh,
-                "match_thresh": match_thresh,
-                "second_match_thresh": second_match_thresh,
-                "unconfirmed_match_thresh": unconfirmed_match_thresh,
-                "track_buffer": track_buffer,
-                "frame_rate": frame_rate,
-                "fuse_score": fuse_score,
-            },
-        )
-        self.track_thresh: float = p["track_thresh"]
-        self.low_thresh: float = p["low_thresh"]
-        self.new_track_thresh: float = p["new_track_thresh"]
-        self.match_thresh: float = p["match_thresh"]
-        self.second_match_thresh: float = p["second_match_thresh"]
-        self.unconfirmed_match_thresh: float = p["unconfirmed_match_thresh"]
-        self.track_buffer: int = p["track_buffer"]
-        self.frame_rate: float = p["frame_rate"]
-        self.fuse_score: bool = p["fuse_score"]
+    def __post_init__(self) -> None:
+        super().__post_init__()
         self.max_time_lost = int(self.frame_rate / 30.0 * self.track_buffer)
-        self.reset()
 
     def reset(self) -> None:
         """Drop every track and restart ids at 1."""

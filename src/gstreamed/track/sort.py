@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from gstreamed.detect.detections import Detections
-from gstreamed.track.base import TrackerParam, check_params
+from gstreamed.params import param
+from gstreamed.track.base import Tracker
 from gstreamed.track.kalman import SortKalman
 from gstreamed.track.matching import iou_matrix, valid_boxes
 
@@ -27,7 +29,8 @@ def _associate(iou: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarra
     return rows[keep], cols[keep]
 
 
-class SortTracker:
+@dataclass(eq=False)
+class SortTracker(Tracker):
     """SORT: constant-velocity Kalman filter on [cx, cy, area, aspect] and IoU matching.
 
     Follows abewley/sort: a track is reported while it is matched in the current frame and
@@ -35,33 +38,14 @@ class SortTracker:
     dropped after ``max_age`` frames without a match. Class-agnostic.
     """
 
-    PARAMS: ClassVar[tuple[TrackerParam, ...]] = (
-        TrackerParam(
-            "max_age", int, 1, "frames a track survives without a matching detection", minimum=0
-        ),
-        TrackerParam(
-            "min_hits", int, 3, "consecutive matches before a track is reported", minimum=0
-        ),
-        TrackerParam(
-            "iou_threshold",
-            float,
-            0.3,
-            "minimum IoU to match a detection to a track",
-            minimum=0.0,
-            maximum=1.0,
-        ),
-    )
+    OWNER: ClassVar[str] = "sort"
+    PREFIX: ClassVar[str] = "sort-"
 
-    def __init__(self, max_age: int = 1, min_hits: int = 3, iou_threshold: float = 0.3) -> None:
-        params = check_params(
-            "sort",
-            self.PARAMS,
-            {"max_age": max_age, "min_hits": min_hits, "iou_threshold": iou_threshold},
-        )
-        self.max_age: int = params["max_age"]
-        self.min_hits: int = params["min_hits"]
-        self.iou_threshold: float = params["iou_threshold"]
-        self.reset()
+    max_age: int = param(1, "frames a track survives without a matching detection", minimum=0)
+    min_hits: int = param(3, "consecutive matches before a track is reported", minimum=0)
+    iou_threshold: float = param(
+        0.3, "minimum IoU to match a detection to a track", minimum=0.0, maximum=1.0
+    )
 
     def reset(self) -> None:
         """Drop every track and restart ids at 1."""

@@ -1,4 +1,4 @@
-"""Pipelines the CLI runs: source → decode → convert → detect → track → overlay → outputs.
+"""The run of one input: source → decode → convert → detect → track → overlay → outputs.
 
 Every element is made with ``Gst.ElementFactory.make`` and configured through properties;
 user-given paths and URIs are never spliced into a ``parse_launch`` string.
@@ -8,21 +8,20 @@ overlap (onnxruntime, OpenCV and the encoders release the GIL).
 
 from __future__ import annotations
 
-import itertools
 import logging
-import os
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from gi.repository import GLib, Gst
 
-from gstreamed import defaults
 from gstreamed.detect.detector import Detector
 from gstreamed.errors import GstreamedError
 from gstreamed.gst import init, meta
+from gstreamed.gst.build import link, make
+from gstreamed.gst.bus import play
+from gstreamed.gst.sources import PIXBUF_IMAGES, Source
+from gstreamed.outputs import Outputs
 from gstreamed.progress import Progress
 from gstreamed.results import JsonlWriter, ResultWriter
 from gstreamed.timing import Timings
@@ -30,147 +29,6 @@ from gstreamed.track import Tracker
 from gstreamed.track.mot import MotWriter
 
 log = logging.getLogger(__name__)
-
-IMAGE_SUFFIXES = {
-    ".jpg",
-    ".jpeg",
-    ".png",
-    ".bmp",
-    ".webp",
-    ".tif",
-    ".tiff",
-    ".gif",
-    ".pnm",
-    ".ppm",
-    ".pgm",
-}
-EOS_GRACE_S = 15.0  # how long to wait for the muxer to finalise after Ctrl-C
-# Image formats decodebin decodes wrongly, read with the GdkPixbuf decoder instead:
-# avdec_bmp / avdec_tiff fail on a lone image ("No valid frames decoded"), and pngdec
-# (1.22) labels 16-bit RGB as ARGB64, which shifts the channels.
-PIXBUF_IMAGES = ("image/bmp", "image/tiff", "image/png")
-
-
-@dataclass(frozen=True)
-class Source:
-    """What the user pointed at: a local file, a URI or a camera device."""
-
-    kind: str  # "file", "uri" or "camera"
-    location: str
-    is_image: bool = False
-
-    @property
-    def default_output(self) -> Path:
-        """The seed's naming: ``clip.mp4`` → ``clip.mp4.out.mkv``, ``a.jpg`` → ``a.out.jpg``.
-
-        Streams and cameras write into the current directory, named after the URI's last
-        path segment (or host) or the device: ``rtsp://cam/live`` → ``live.out.mkv``.
-        """
-        if self.kind != "file":
-            uri_path = self.location.split("://", 1)[-1].split("?", 1)[0].rstrip("/")
-            stem = re.sub(r"[^A-Za-z0-9._-]+", "_", uri_path.rsplit("/", 1)[-1]) or "stream"
-            return Path(f"{stem}.out.mkv")
-        path = Path(self.location)
-        return path.with_suffix(".out.jpg") if self.is_image else Path(f"{path}.out.mkv")
-
-
-def classify(target: str) -> Source:
-    """Decide how to read ``target``; checks local files before any pipeline starts."""
-    if "://" in target:
-        if not Gst.Uri.is_valid(target):
-            raise GstreamedError(f"not a valid URI: {target}")
-        if target.startswith("file://"):
-            return classify(Gst.Uri.get_location(target) or "")
-        if not Gst.Uri.protocol_is_supported(Gst.URIType.SRC, Gst.Uri.get_protocol(target)):
-            raise GstreamedError(
-                f"no GStreamer source handles {Gst.Uri.get_protocol(target)}://"
-                " URIs on this machine"
-            )
-        return Source("uri", target)
-    if target.startswith("/dev/video"):
-        if not os.path.exists(target):
-            raise GstreamedError(f"camera not found: {target}")
-        return Source("camera", target)
-    path = Path(target)
-    if not path.exists():
-        raise GstreamedError(f"input not found: {target}")
-    if path.is_dir():
-        raise GstreamedError(f"input is a directory, not a file: {target}")
-    if path.stat().st_size == 0:
-        raise GstreamedError(f"input is empty (0 bytes): {target}")
-    if not os.access(path, os.R_OK):
-        raise GstreamedError(f"input is not readable: {target}")
-    return Source("file", str(path), path.suffix.lower() in IMAGE_SUFFIXES)
-
-
-def make(factory: str, name: str | None = None, **props: object) -> Gst.Element:
-    """Create an element and set its properties (``speed_preset`` → ``speed-preset``)."""
-    element = Gst.ElementFactory.make(factory, name)
-    if element is None:
-        raise GstreamedError(
-            f"GStreamer element '{factory}' is missing; install the GStreamer "
-            "plugins listed in the README"
-        )
-    for key, value in props.items():
-        element.set_property(key.rstrip("_").replace("_", "-"), value)
-    return element
-
-
-def link(*elements: Gst.Element) -> None:
-    """Link elements in order; raise when two of them cannot be linked."""
-    for upstream, downstream in itertools.pairwise(elements):
-        if not upstream.link(downstream):
-            raise GstreamedError(f"cannot link {upstream.get_name()} to {downstream.get_name()}")
-
-
-def mp4_pipeline(path: Path, *sources: Gst.Element, keyframe_every: int = 30) -> Gst.Pipeline:
-    """``sources`` (raw video) → x264 (ultrafast) → MP4 file at ``path``: for generated clips."""
-    encoder = make("x264enc", key_int_max=keyframe_every)
-    Gst.util_set_object_arg(encoder, "speed-preset", "ultrafast")
-    elements = [
-        *sources,
-        make("videoconvert"),
-        encoder,
-        make("h264parse"),
-        make("mp4mux"),
-        make("filesink", location=str(path)),
-    ]
-    pipeline = Gst.Pipeline.new("clip")
-    for element in elements:
-        pipeline.add(element)
-    link(*elements)
-    return pipeline
-
-
-@dataclass
-class Outputs:
-    """Where results go: annotated video/image, JSON Lines, MOTChallenge, live display."""
-
-    media: Path | None = None
-    json: Path | None = None
-    mot: Path | None = None
-    live: bool = False
-    audio: bool = True  # keep the first audio track (re-encoded as Opus) in video outputs
-    encoder_preset: str = defaults.ENCODER_PRESET
-    quality: int = defaults.ENCODER_QUALITY
-
-    @property
-    def files(self) -> list[Path]:
-        """The files this run writes."""
-        return [p for p in (self.media, self.json, self.mot) if p is not None]
-
-    def check(self, force: bool) -> None:
-        """Refuse, before anything runs, to overwrite a file without ``force``, to write into a
-        missing directory or onto a directory, or to write two outputs to one file."""
-        for path in self.files:
-            if path.exists() and not force:
-                raise GstreamedError(f"{path} already exists; use --force to overwrite it")
-            if path.is_dir():
-                raise GstreamedError(f"{path} is a directory; give a file path")
-            if not path.parent.exists():
-                raise GstreamedError(f"output directory does not exist: {path.parent}")
-        if len({p.resolve() for p in self.files}) < len(self.files):
-            raise GstreamedError("the video/image, JSON and MOT outputs must be different files")
 
 
 @dataclass
@@ -183,7 +41,7 @@ class RunResult:
     timings: Timings = field(default_factory=Timings)
 
 
-class Job:
+class InputPipeline:
     """One pipeline run over one source, with the detector (and tracker) already loaded."""
 
     def __init__(
@@ -193,9 +51,11 @@ class Job:
         outputs: Outputs,
         make_tracker: Callable[[float | None], Tracker] | None = None,
         progress: Progress | None = None,
+        frame_limit: int | None = None,
     ) -> None:
         """``make_tracker(frame_rate)`` builds the tracker once the stream's rate is known;
-        ``None`` runs without tracking."""
+        ``None`` runs without tracking. ``frame_limit`` ends the input after that many
+        decoded frames (as if it were that long)."""
         init()
         self.source, self.detector, self.outputs = source, detector, outputs
         self.make_tracker = make_tracker
@@ -207,6 +67,9 @@ class Job:
         self._mux: Gst.Element | None = None
         self._writers: list[ResultWriter] = []
         self._frame = 0
+        self._decoded = 0
+        self.frame_limit = frame_limit
+        self.video_caps: Gst.Caps | None = None  # the decoded video's caps, once known
         self._build()
 
     # --- building -------------------------------------------------------------------------
@@ -229,6 +92,7 @@ class Job:
         detect = make("gstreamed_detect", "detect")
         detect.detector = self.detector
         detect.timings = self.timings
+        self.entry.get_static_pad("sink").add_probe(Gst.PadProbeType.BUFFER, self._on_decoded)
         chain = [self.entry, convert, rgb, infer_queue, detect]
         if self.make_tracker is not None:
             track = make("gstreamed_track", "track")
@@ -322,9 +186,9 @@ class Job:
     def _encoder(self) -> Gst.Element:
         """x264 in constant-quality mode with the chosen speed preset."""
         encoder = make("x264enc", "encoder")
-        Gst.util_set_object_arg(encoder, "speed-preset", self.outputs.encoder_preset)
+        Gst.util_set_object_arg(encoder, "speed-preset", self.outputs.encoder.preset)
         Gst.util_set_object_arg(encoder, "pass", "quant")
-        encoder.set_property("quantizer", self.outputs.quality)
+        encoder.set_property("quantizer", self.outputs.encoder.quality)
         return encoder
 
     def _display_branch(self, tee: Gst.Element) -> None:
@@ -425,6 +289,17 @@ class Job:
                 )
             )
 
+    def _on_decoded(self, pad: Gst.Pad, _info: Gst.PadProbeInfo) -> Gst.PadProbeReturn:
+        """Note the video caps; past ``frame_limit`` frames, end the stream."""
+        self._decoded += 1
+        if self._decoded == 1:
+            self.video_caps = pad.get_current_caps()
+        if self.frame_limit is None or self._decoded <= self.frame_limit:
+            return Gst.PadProbeReturn.OK
+        if self._decoded == self.frame_limit + 1:
+            pad.send_event(Gst.Event.new_eos())
+        return Gst.PadProbeReturn.DROP
+
     def _on_result(self, pad: Gst.Pad, info: Gst.PadProbeInfo) -> Gst.PadProbeReturn:
         buffer = info.get_buffer()
         if self._writers:
@@ -495,72 +370,3 @@ def stream_seconds(pad: Gst.Pad, pts: int) -> float | None:
         if pts == Gst.CLOCK_TIME_NONE:  # outside the segment
             return None
     return pts / Gst.SECOND
-
-
-def play(
-    pipeline: Gst.Pipeline,
-    location: str,
-    on_tick: Callable[[Gst.Message | None], None] | None = None,
-) -> bool:
-    """Run ``pipeline`` to end-of-stream and stop it; returns whether Ctrl-C interrupted it.
-
-    The first Ctrl-C sends EOS (muxers finalise, files stay playable) and waits up to
-    `EOS_GRACE_S`; a second one stops at once. Pipeline errors raise `GstreamedError`.
-    ``on_tick`` is called about every 100 ms with the last message (or None).
-    """
-    bus = pipeline.get_bus()
-    wanted = (
-        Gst.MessageType.EOS
-        | Gst.MessageType.ERROR
-        | Gst.MessageType.WARNING
-        | Gst.MessageType.ASYNC_DONE
-    )
-    interrupted = False
-    deadline: float | None = None
-    try:
-        if pipeline.set_state(Gst.State.PLAYING) == Gst.StateChangeReturn.FAILURE:
-            message = bus.timed_pop_filtered(2 * Gst.SECOND, Gst.MessageType.ERROR)
-            raise GstreamedError(
-                describe_error(message, location)
-                if message
-                else f"{location}: could not start the pipeline"
-            )
-        while True:
-            try:
-                message = bus.timed_pop_filtered(100 * Gst.MSECOND, wanted)
-                if message is not None and message.type == Gst.MessageType.EOS:
-                    break
-                if message is not None and message.type == Gst.MessageType.ERROR:
-                    raise GstreamedError(describe_error(message, location))
-                if message is not None and message.type == Gst.MessageType.WARNING:
-                    log.warning("%s", message.parse_warning()[0].message)
-                if deadline is not None and time.perf_counter() > deadline:
-                    log.warning("the pipeline did not finish within %.0f s of Ctrl-C", EOS_GRACE_S)
-                    break
-                if on_tick is not None:
-                    on_tick(message)
-            except KeyboardInterrupt:
-                if interrupted:  # second Ctrl-C: stop at once
-                    break
-                interrupted = True
-                log.warning("interrupted: finishing the output (Ctrl-C again to abort)")
-                pipeline.send_event(Gst.Event.new_eos())
-                deadline = time.perf_counter() + EOS_GRACE_S
-    finally:
-        pipeline.set_state(Gst.State.NULL)
-    return interrupted
-
-
-def describe_error(message: Gst.Message, location: str) -> str:
-    """A one-line explanation of a pipeline error message."""
-    error, _debug = message.parse_error()
-    text = error.message.strip().rstrip(".")
-    if error.matches(Gst.StreamError.quark(), Gst.StreamError.TYPE_NOT_FOUND):
-        return f"{location}: not a video or image format GStreamer can read ({text})"
-    if error.matches(Gst.CoreError.quark(), Gst.CoreError.MISSING_PLUGIN) or error.matches(
-        Gst.StreamError.quark(), Gst.StreamError.CODEC_NOT_FOUND
-    ):
-        return f"{location}: no decoder for this format on this machine ({text})"
-    if location in text:
-        return text
-    return f"{location}: {text}"

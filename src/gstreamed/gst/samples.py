@@ -17,7 +17,8 @@ import numpy as np
 
 from gstreamed.errors import GstreamedError
 from gstreamed.gst import Gst
-from gstreamed.gst.pipeline import make, mp4_pipeline, play
+from gstreamed.gst.build import make, mp4_pipeline
+from gstreamed.gst.bus import play
 
 log = logging.getLogger(__name__)
 
@@ -139,4 +140,18 @@ def write_clip(
             raise GstreamedError("could not write the sample clip")
     source.emit("end-of-stream")
     play(pipeline, str(path))
+    return path
+
+
+def write_test_clip(
+    path: Path, frames: int, size: tuple[int, int] = (1280, 720), fps: int = 30
+) -> Path:
+    """Write an H.264 MP4 test clip (videotestsrc's moving ball) of ``frames`` frames."""
+    width, height = size
+    caps = Gst.Caps.from_string(
+        f"video/x-raw,format=I420,width={width},height={height},framerate={fps}/1"
+    )
+    source = make("videotestsrc", num_buffers=frames)
+    Gst.util_set_object_arg(source, "pattern", "ball")
+    play(mp4_pipeline(path, source, make("capsfilter", caps=caps), keyframe_every=fps), str(path))
     return path

@@ -1,4 +1,4 @@
-"""CLI options generated from the tracker table."""
+"""CLI options generated from the parameter tables (trackers, detection, encoding)."""
 
 from __future__ import annotations
 
@@ -7,30 +7,24 @@ import logging
 
 import pytest
 
+from gstreamed.commands.options import add_tracker_options, tracker_from_args
 from gstreamed.errors import GstreamedError
-from gstreamed.track import (
-    TRACKERS,
-    ByteTracker,
-    SortTracker,
-    add_tracker_arguments,
-    option_name,
-    tracker_from_args,
-)
+from gstreamed.track import TRACKERS, ByteTracker, SortTracker
 
 
 def _parse(*argv: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
-    add_tracker_arguments(parser)
+    add_tracker_options(parser)
     return parser.parse_args(list(argv))
 
 
 def test_one_option_per_parameter() -> None:
     parser = argparse.ArgumentParser()
-    add_tracker_arguments(parser)
+    add_tracker_options(parser)
     options = {o for a in parser._actions for o in a.option_strings}
-    for name, cls in TRACKERS.items():
-        for param in cls.PARAMS:
-            assert option_name(name, param) in options
+    for cls in TRACKERS.values():
+        for param in cls.params():
+            assert f"--{cls.PREFIX}{param.option}" in options
     assert {
         "--tracker",
         "--sort-max-age",
