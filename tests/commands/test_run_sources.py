@@ -95,7 +95,7 @@ def rtsp_camera() -> Iterator[str]:
         gi.require_version("GstRtspServer", "1.0")
     except ValueError:
         pytest.skip("GStreamer's RTSP server bindings are not installed (./setup.sh test)")
-    script = Path(__file__).with_name("rtsp_server.py")
+    script = Path(__file__).parents[1] / "rtsp_server.py"
     with background_server([sys.executable, str(script)], "the RTSP server") as port:
         yield f"rtsp://127.0.0.1:{port}/cam"
 
