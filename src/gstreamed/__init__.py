@@ -41,6 +41,7 @@ _LAZY = {
     "Detector": "gstreamed.detect.detector",
     "load_detector": "gstreamed.detect.detector",
     "process_file": "gstreamed.api",
+    "process_files": "gstreamed.api",
     "create_tracker": "gstreamed.track",
     "load_backend": "gstreamed.backends",
 }

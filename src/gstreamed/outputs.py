@@ -1,12 +1,16 @@
-"""What a run writes: the output files and how annotated video is encoded."""
+"""What a run writes: the output files of each input, their names and checks, and how
+annotated video is encoded."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
 from gstreamed.errors import GstreamedError
+from gstreamed.inputs import Source
 from gstreamed.params import ParamSet, param
 
 # x264 for annotated videos: "superfast" measured as fast as "ultrafast" in the pipeline on
@@ -49,15 +53,76 @@ class Outputs:
         """The files this run writes."""
         return [p for p in (self.media, self.json, self.mot) if p is not None]
 
-    def check(self, force: bool) -> None:
-        """Refuse, before anything runs, to overwrite a file without ``force``, to write into a
-        missing directory or onto a directory, or to write two outputs to one file."""
-        for path in self.files:
-            if path.exists() and not force:
-                raise GstreamedError(f"{path} already exists; use --force to overwrite it")
-            if path.is_dir():
-                raise GstreamedError(f"{path} is a directory; give a file path")
-            if not path.parent.exists():
-                raise GstreamedError(f"output directory does not exist: {path.parent}")
-        if len({p.resolve() for p in self.files}) < len(self.files):
-            raise GstreamedError("the video/image, JSON and MOT outputs must be different files")
+
+def plan_outputs(
+    sources: Sequence[Source],
+    media: Path | None = None,
+    *,
+    no_media: bool = False,
+    json: Path | None = None,
+    mot: Path | None = None,
+    live: bool = False,
+    audio: bool = True,
+    encoder: EncoderParams | None = None,
+) -> list[Outputs]:
+    """The outputs of each input.
+
+    One input: ``media`` is the annotated file (an existing folder: the default name in it),
+    ``json`` and ``mot`` are files. Several inputs: ``media`` and ``mot`` are folders (made
+    when missing) holding each input's default-named file (``NAME.txt`` for MOT; names that
+    would clash get their parent folders' names in front), and the one ``json`` file holds
+    the results of all of them, each object with its ``source``.
+    """
+    several = len(sources) > 1
+    media_dir = media if media is not None and (several or media.is_dir()) else None
+    names = _unique_names(sources) if several else [s.default_output.name for s in sources]
+    planned = []
+    for source, name in zip(sources, names, strict=True):
+        if no_media:
+            target = None
+        elif media_dir is not None:
+            target = media_dir / name
+        elif media is not None:
+            target = media
+        else:
+            target = source.default_output.with_name(name)
+        mot_file = (mot / f"{name.removesuffix('.out.mkv')}.txt") if several and mot else mot
+        planned.append(Outputs(target, json, mot_file, live, audio, encoder or EncoderParams()))
+    return planned
+
+
+def _unique_names(sources: Sequence[Source]) -> list[str]:
+    """Default output names, with parent folder names put in front where two would clash."""
+    depth = 0
+    while True:
+        names = []
+        for source in sources:
+            name = source.default_output.name
+            if source.kind == "file" and depth:
+                parents = Path(source.location).resolve().parent.parts[-depth:]
+                name = "_".join([*parents, name])
+            names.append(name)
+        if len(set(names)) == len(names) or depth > 32:
+            return names
+        depth += 1
+
+
+def check_outputs(planned: Sequence[Outputs], sources: Sequence[Source], force: bool) -> None:
+    """Refuse, before anything runs: to overwrite a file without ``force``, to write into a
+    missing folder or onto a folder, to write two outputs to one file, or to write onto an
+    input (the same file, a hard link or a symbolic link to it)."""
+    shared_json = {o.json for o in planned if o.json is not None}
+    files = [p for o in planned for p in o.files if p not in shared_json] + sorted(shared_json)
+    inputs = [Path(s.location) for s in sources if s.kind == "file"]
+    for path in files:
+        if path.is_dir():
+            raise GstreamedError(f"{path} is a directory; give a file path")
+        if not path.parent.is_dir():
+            raise GstreamedError(f"output directory does not exist: {path.parent}")
+        for source in inputs:
+            if path.exists() and os.path.samefile(path, source):
+                raise GstreamedError(f"{path} is the input {source}; choose another output")
+        if path.exists() and not force:
+            raise GstreamedError(f"{path} already exists; use --force to overwrite it")
+    if len({p.resolve() for p in files}) < len(files):
+        raise GstreamedError("every output (video/image, JSON, MOT) must be a different file")

@@ -45,6 +45,7 @@ class Param:
     maximum: float | None = None
     choices: tuple[str, ...] = ()
     sequence: bool = False
+    aliases: tuple[str, ...] = ()  # more command-line names (``batch`` for ``batch-size``)
 
     @property
     def option(self) -> str:
@@ -119,10 +120,18 @@ def param(
     maximum: float | None = None,
     choices: Sequence[str] = (),
     sequence: bool = False,
+    aliases: Sequence[str] = (),
 ) -> Any:
     """Declare a `ParamSet` field (its type comes from the field's annotation)."""
-    spec = {"help": help, "minimum": minimum, "maximum": maximum, "choices": tuple(choices)}
-    return dataclasses.field(default=default, metadata={"param": {**spec, "sequence": sequence}})
+    spec = {
+        "help": help,
+        "minimum": minimum,
+        "maximum": maximum,
+        "choices": tuple(choices),
+        "sequence": sequence,
+        "aliases": tuple(aliases),
+    }
+    return dataclasses.field(default=default, metadata={"param": spec})
 
 
 def _scalar(annotation: Any) -> type:

@@ -153,8 +153,8 @@ def test_stat_and_clock() -> None:
     assert stat.per(2).median_ms == pytest.approx(10.0)
     clock = FrameClock()
     clock.times = [0.0, 1.0, 1.5, 2.0, 2.5]
-    assert clock.fps(2, 3) == pytest.approx(3 / 1.5)  # frames 2..4: from t=1.0 to t=2.5
-    assert clock.fps(0, 5) == pytest.approx(4 / 2.5)  # no frame before 0: 4 intervals
+    assert clock.fps_over(2, 3) == pytest.approx(3 / 1.5)  # frames 2..4: from t=1.0 to t=2.5
+    assert clock.fps_over(0, 5) == pytest.approx(4 / 2.5)  # no frame before 0: 4 intervals
 
 
 def test_md_table() -> None:

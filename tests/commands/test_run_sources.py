@@ -13,7 +13,7 @@ import media
 import pytest
 from servers import background_server
 
-from gstreamed.gst.sources import Source
+from gstreamed.inputs import Source
 
 
 @pytest.fixture()

@@ -115,14 +115,14 @@ class FrameClock(Progress):
     """A silent `Progress` that records when each frame leaves the detector and tracker."""
 
     def __init__(self) -> None:
-        super().__init__(enabled=False)
+        super().__init__()
         self.times: list[float] = []
 
     def frame_done(self) -> None:
         super().frame_done()
         self.times.append(time.perf_counter())
 
-    def fps(self, start: int, count: int) -> float:
+    def fps_over(self, start: int, count: int) -> float:
         """Frames per second over frames ``start`` .. ``start + count - 1`` (0-based)."""
         first, last = max(start - 1, 0), min(start + count, len(self.times)) - 1
         span = self.times[last] - self.times[first] if last > first else 0.0
@@ -160,11 +160,19 @@ def pipeline_run(
     clock = FrameClock()
     outputs = Outputs(media=workdir / f"bench-{detector.backend.name}.mkv", encoder=encoder)
     run = InputPipeline(
-        classify(str(clip)), detector, outputs, make_tracker, clock, frame_limit=warmup + frames
+        classify(str(clip)),
+        outputs,
+        detector.timings,
+        detector=detector,
+        make_tracker=make_tracker,
+        frame_limit=warmup + frames,
+        progress=clock,
     )
     result = run.run()
     if result.interrupted:
         raise KeyboardInterrupt
+    if result.error is not None:
+        raise GstreamedError(result.error)
     start = min(warmup, max(result.frames - 1, 0))
     measured = min(frames, result.frames - start)
     if measured < 2:
@@ -172,7 +180,7 @@ def pipeline_run(
             f"{clip}: only {result.frames} frames decoded; need more than --warmup ({warmup}) + 1"
         )
     return (
-        clock.fps(start, measured),
+        clock.fps_over(start, measured),
         window_stats(detector.timings, start, measured),
         measured,
         describe_video(run.video_caps),

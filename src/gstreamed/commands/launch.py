@@ -24,7 +24,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from gstreamed.gst import GLib, Gst, init
-    from gstreamed.gst.bus import play
+    from gstreamed.gst.bus import exit_status, play
     from gstreamed.gst.elements import RgbFilter
 
     init()
@@ -51,10 +51,10 @@ def run(args: argparse.Namespace) -> int:
     if ours:
         ours[-1].get_static_pad("src").add_probe(Gst.PadProbeType.BUFFER, count)
     start = time.perf_counter()
-    interrupted = play(pipeline, "pipeline")
+    stop_signal = play(pipeline, "pipeline")
     if ours and frames:
         print(
             timing_table(timings, frames, time.perf_counter() - start, "gstreamed launch"),
             file=sys.stderr,
         )
-    return 130 if interrupted else 0
+    return 0 if stop_signal is None else exit_status(stop_signal)

@@ -11,6 +11,7 @@ import argparse
 import logging
 from typing import Any
 
+from gstreamed.detect.batching import BatchParams
 from gstreamed.detect.detector import Detector
 from gstreamed.detect.params import DetectionParams, ModelParams
 from gstreamed.outputs import EncoderParams
@@ -56,7 +57,8 @@ def add_param_options(
             if param.choices:
                 kwargs["choices"] = param.choices
                 del kwargs["metavar"]
-        group.add_argument(f"--{table.PREFIX}{param.option}", **kwargs)
+        names = [f"--{table.PREFIX}{name}" for name in (*param.aliases, param.option)]
+        group.add_argument(*names, **kwargs)
 
 
 def param_values(args: argparse.Namespace, table: type[ParamSet]) -> dict[str, Any]:
@@ -81,6 +83,19 @@ def add_encoder_options(parser: argparse.ArgumentParser, only: tuple[str, ...] =
 def encoder_params(args: argparse.Namespace) -> EncoderParams:
     """The encoding options as `EncoderParams`."""
     return EncoderParams.from_values(param_values(args, EncoderParams))
+
+
+def add_batch_options(parser: argparse.ArgumentParser) -> None:
+    """--batch, --batch-timeout, --detect-every: how the inputs share the model."""
+    group = parser.add_argument_group("several inputs, one model")
+    add_param_options(
+        group, BatchParams, only=("batch_size", "batch_timeout", "inference_interval")
+    )
+
+
+def batch_params(args: argparse.Namespace) -> BatchParams:
+    """The batching options as `BatchParams`."""
+    return BatchParams.from_values(param_values(args, BatchParams))
 
 
 def add_model_options(parser: argparse.ArgumentParser, only: tuple[str, ...] = ()) -> None:

@@ -1,43 +1,59 @@
-"""``gstreamed [run] INPUT``: detect and track objects in a video, image, stream or camera."""
+"""``gstreamed [run] INPUT...``: detect and track objects in videos, images, streams, cameras.
+
+Several inputs (files, URIs, cameras, folders, glob patterns) run concurrently in one process
+with one shared, batched model; each keeps its own tracker and outputs.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gstreamed.commands.options import (
+    add_batch_options,
     add_detection_options,
     add_encoder_options,
     add_model_options,
     add_tracker_options,
+    batch_params,
     detector_from_args,
     encoder_params,
     tracker_from_args,
 )
 from gstreamed.errors import GstreamedError
-from gstreamed.outputs import Outputs
-from gstreamed.progress import Progress
-from gstreamed.timing import Timings, timing_table
+from gstreamed.inputs import expand
+from gstreamed.tables import text_table
+from gstreamed.timing import timing_table
+
+if TYPE_CHECKING:
+    from gstreamed.gst.run import InputResult
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "run",
-        help="process a video, image, URI or camera (the default command)",
+        help="process videos, images, URIs or cameras (the default command)",
         description="Detect and track objects; writes INPUT.out.mkv for videos and "
-        "INPUT.out.jpg for images.",
+        "INPUT.out.jpg for images. Several inputs (also folders and glob patterns) run "
+        "together in one process with one shared, batched model.",
     )
     parser.add_argument(
-        "input",
-        help="video or image file, URI (rtsp://, http://, file://) or camera device (/dev/video0)",
+        "inputs",
+        nargs="+",
+        metavar="INPUT",
+        help="video or image file, folder, glob pattern, URI (rtsp://, http://, file://) or "
+        "camera device (/dev/video0)",
     )
     parser.add_argument(
         "-o",
         "--output",
         type=Path,
         default=None,
-        help="output path (default: INPUT.out.mkv, or INPUT.out.jpg for images)",
+        help="output path (default: INPUT.out.mkv, or INPUT.out.jpg for images); with several "
+        "inputs, or an existing folder, the folder that gets each input's default-named file",
     )
     parser.add_argument("--force", action="store_true", help="overwrite existing outputs")
     parser.add_argument(
@@ -50,19 +66,21 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         type=Path,
         default=None,
         metavar="PATH",
-        help="write detections as JSON Lines, one object per frame",
+        help="write detections as JSON Lines, one object per frame (several inputs: one "
+        "file, each object with its 'source')",
     )
     parser.add_argument(
         "--mot",
         type=Path,
         default=None,
         metavar="PATH",
-        help="write tracks in MOTChallenge format (frames 1-based)",
+        help="write tracks in MOTChallenge format (frames 1-based); with several inputs a "
+        "folder of one NAME.txt per input",
     )
     parser.add_argument(
         "--live",
         action="store_true",
-        help="show the annotated stream in a window while writing the file",
+        help="show the annotated stream in a window while writing the file (one input)",
     )
     parser.add_argument("--no-track", action="store_true", help="detect only, no tracking")
     parser.add_argument(
@@ -71,61 +89,89 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="leave the input's audio track out of the output video",
     )
     add_encoder_options(parser)
-    parser.add_argument("--no-progress", action="store_true", help="no progress line")
+    parser.add_argument("--no-progress", action="store_true", help="no progress lines")
     add_model_options(parser)
     add_detection_options(parser)
+    add_batch_options(parser)
     add_tracker_options(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from gstreamed.gst.run import InputPipeline
-    from gstreamed.gst.sources import classify
+    from gstreamed.gst.runner import Runner, make_inputs
 
-    source = classify(args.input)
-    media = None if args.no_output else (args.output or source.default_output)
-    outputs = Outputs(
-        media=media,
-        json=args.json,
-        mot=args.mot,
-        live=args.live,
-        audio=not args.no_audio,
-        encoder=encoder_params(args),
-    )
-    outputs.check(args.force)
-    if args.mot and (source.is_image or args.no_track):
-        raise GstreamedError("--mot needs tracking on a video (not an image, not --no-track)")
+    several = len(expand(args.inputs)) > 1
+    if args.live and several:
+        raise GstreamedError("--live shows one input; run the others without it")
     if args.live and not _display_available():
         raise GstreamedError(
             "--live needs a display (set DISPLAY or WAYLAND_DISPLAY); "
             "run without --live to only write the file"
         )
-    timings = Timings()
-    detector = detector_from_args(args, timings)
-    tracker_from_args(args)  # bad tracker options fail here, before the pipeline starts
-    # ByteTrack's frame rate follows the stream: the element passes it once caps are known.
-    make_tracker = (
-        None if (source.is_image or args.no_track) else (lambda rate: tracker_from_args(args, rate))
+    if args.mot and args.no_track:
+        raise GstreamedError("--mot needs tracking on a video (not an image, not --no-track)")
+    inputs = make_inputs(
+        args.inputs,
+        args.output,
+        no_media=args.no_output,
+        json=args.json,
+        mot=args.mot,
+        live=args.live,
+        audio=not args.no_audio,
+        encoder=encoder_params(args),
+        force=args.force,
     )
-    progress = Progress(enabled=not args.no_progress and not source.is_image)
-    result = InputPipeline(source, detector, outputs, make_tracker, progress).run()
-    if not source.is_image:
-        print(
-            timing_table(
-                result.timings,
-                result.frames,
-                result.seconds,
-                title=f"gstreamed {args.backend} on {detector.backend.device}",
-            ),
-            file=sys.stderr,
+    sources = [item.source for item in inputs if item.source is not None]
+    if args.mot and sources and all(s.is_image for s in sources):
+        raise GstreamedError("--mot needs tracking on a video (not an image, not --no-track)")
+    detector = detector_from_args(args)
+    tracker_from_args(args)  # bad tracker options fail here, before any pipeline starts
+    summary = Runner(
+        inputs,
+        detector,
+        batching=batch_params(args),
+        # A tracker's frame rate follows its stream: the element passes it with the caps.
+        make_tracker=None if args.no_track else (lambda rate: tracker_from_args(args, rate)),
+        progress=not args.no_progress,
+    ).run()
+    if summary.frames and not all(s.is_image for s in sources):
+        table = timing_table(
+            summary.timings,
+            summary.frames,
+            summary.seconds,
+            title=f"gstreamed {args.backend} on {detector.backend.device}",
         )
-    if outputs.files:
-        note = " (interrupted)" if result.interrupted else ""
-        print(f"wrote {', '.join(map(str, outputs.files))}{note}", file=sys.stderr)
-    return 130 if result.interrupted else 0
+        print(table + _batch_line(summary.batch_sizes), file=sys.stderr)
+    if several:
+        print(_summary_table(summary.results), file=sys.stderr)
+    for result in summary.results:
+        if result.error:
+            print(f"gstreamed: error: {result.error}", file=sys.stderr)
+    written = [path for result in summary.results for path in result.outputs]
+    if written:
+        note = " (interrupted)" if summary.stop_signal is not None else ""
+        print(f"wrote {', '.join(dict.fromkeys(map(str, written)))}{note}", file=sys.stderr)
+    return summary.exit_status
+
+
+def _batch_line(batch_sizes: dict[int, int]) -> str:
+    """``forward passes by batch size: 1 x 12, 4 x 120``."""
+    if not batch_sizes:
+        return ""
+    parts = ", ".join(f"{size} x {count}" for size, count in sorted(batch_sizes.items()))
+    return f"forward passes by batch size (frames x passes): {parts}\n"
+
+
+def _summary_table(results: list[InputResult]) -> str:
+    """One row per input: frames, frames/s, how it ended, what it wrote."""
+    rows = []
+    for r in results:
+        fps = r.frames / r.seconds if r.seconds > 0 else 0.0
+        status = "failed" if r.error else "stopped" if r.interrupted else "done"
+        outputs = ", ".join(str(p) for p in r.outputs) or "-"
+        rows.append((r.source, str(r.frames), f"{fps:.1f}", status, outputs))
+    return text_table(("input", "frames", "fps", "status", "outputs"), rows, "inputs")
 
 
 def _display_available() -> bool:
-    import os
-
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))

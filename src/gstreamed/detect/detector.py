@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +54,7 @@ class Detector:
         self.classes = resolve_classes(self.params.classes, self.names)
         self.layout = backend.layout
         self.timings = timings if timings is not None else Timings()
-        self._preprocess = Preprocessor(self.input_size, batch=1)
+        self._preprocess = self.preprocessor()
 
     @classmethod
     def from_model(cls, model: str | Path, **options: Any) -> Detector:
@@ -63,17 +63,36 @@ class Detector:
 
     def detect(self, frame: np.ndarray) -> Detections:
         """Detections of one RGB (or grayscale/RGBA) frame, boxes in its pixels."""
+        return self.detect_with(frame, self._preprocess, self.forward_one)
+
+    def forward_one(self, tensor: np.ndarray) -> np.ndarray:
+        """The head output of the one image in ``tensor`` ([1, 3, H, W]), timed as "forward"."""
+        start = time.perf_counter()
+        output = self.backend.forward(tensor)[0]
+        self.timings.add("forward", time.perf_counter() - start)
+        return output
+
+    def detect_with(
+        self,
+        frame: np.ndarray,
+        preprocess: Preprocessor,
+        forward: Callable[[np.ndarray], np.ndarray],
+    ) -> Detections:
+        """`detect` with a given letterbox buffer and forward pass (one image's head output
+        for a [1, 3, H, W] tensor; it records its own time): how streams share a model."""
         t0 = time.perf_counter()
-        tensor, placement = self._preprocess(frame)
+        tensor, placement = preprocess(frame)
         t1 = time.perf_counter()
-        output = self.backend.forward(tensor)
+        output = forward(tensor)
         t2 = time.perf_counter()
-        result = self.decode(output[0], placement)
-        t3 = time.perf_counter()
+        result = self.decode(output, placement)
         self.timings.add("preprocess", t1 - t0)
-        self.timings.add("forward", t2 - t1)
-        self.timings.add("postprocess", t3 - t2)
+        self.timings.add("postprocess", time.perf_counter() - t2)
         return result
+
+    def preprocessor(self) -> Preprocessor:
+        """A letterbox buffer of this model's input size, for one more thread."""
+        return Preprocessor(self.input_size, batch=1)
 
     def decode(self, output: np.ndarray, placement: Letterbox) -> Detections:
         """Detections from one image's head output and its letterbox placement."""

@@ -1,70 +1,186 @@
-"""Running a pipeline to its end: the bus loop, Ctrl-C handling and error messages."""
+"""Running pipelines to their end: the bus loop, stop signals and error messages.
+
+`play_all` plays several pipelines at once (one per input of a run) and polls their buses
+from the calling thread. SIGINT (Ctrl-C), SIGTERM (``systemctl stop``, ``docker stop``) and
+SIGHUP (a closed terminal) send end-of-stream to every pipeline, so muxers finalise their
+files; a second signal stops at once. A pipeline that reports an error is asked to salvage
+what it wrote (its ``salvage`` callback pushes end-of-stream into its branches) and is then
+stopped; the others go on.
+"""
 
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from types import FrameType
 
 from gstreamed.errors import GstreamedError
 from gstreamed.gst import Gst
 
 log = logging.getLogger(__name__)
 
-EOS_GRACE_S = 15.0  # how long to wait for the muxer to finalise after Ctrl-C
+EOS_GRACE_S = 15.0  # how long to wait for muxers to finalise after a stop signal
+SALVAGE_GRACE_S = 5.0  # how long a failed pipeline may take to finalise what it wrote
+POLL_S = 0.05
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+WANTED = (
+    Gst.MessageType.EOS
+    | Gst.MessageType.ERROR
+    | Gst.MessageType.WARNING
+    | Gst.MessageType.ASYNC_DONE
+    | Gst.MessageType.ELEMENT
+)
 
 
-def play(
-    pipeline: Gst.Pipeline,
-    location: str,
-    on_tick: Callable[[Gst.Message | None], None] | None = None,
-) -> bool:
-    """Run ``pipeline`` to end-of-stream and stop it; returns whether Ctrl-C interrupted it.
+def exit_status(signum: int) -> int:
+    """The conventional exit status after a stop signal: 128 + its number."""
+    return 128 + signum
 
-    The first Ctrl-C sends EOS (muxers finalise, files stay playable) and waits up to
-    `EOS_GRACE_S`; a second one stops at once. Pipeline errors raise `GstreamedError`.
-    ``on_tick`` is called about every 100 ms with the last message (or None).
+
+@dataclass(eq=False)
+class Playback:
+    """One pipeline in `play_all`, and how it ended.
+
+    ``on_message`` sees every message of interest; ``salvage`` is called once after an
+    error, to finalise what was written (the pipeline then has `SALVAGE_GRACE_S` to reach
+    end-of-stream).
     """
-    bus = pipeline.get_bus()
-    wanted = (
-        Gst.MessageType.EOS
-        | Gst.MessageType.ERROR
-        | Gst.MessageType.WARNING
-        | Gst.MessageType.ASYNC_DONE
-    )
-    interrupted = False
-    deadline: float | None = None
-    try:
-        if pipeline.set_state(Gst.State.PLAYING) == Gst.StateChangeReturn.FAILURE:
-            message = bus.timed_pop_filtered(2 * Gst.SECOND, Gst.MessageType.ERROR)
-            raise GstreamedError(
-                describe_error(message, location)
-                if message
-                else f"{location}: could not start the pipeline"
-            )
-        while True:
-            try:
-                message = bus.timed_pop_filtered(100 * Gst.MSECOND, wanted)
-                if message is not None and message.type == Gst.MessageType.EOS:
-                    break
-                if message is not None and message.type == Gst.MessageType.ERROR:
-                    raise GstreamedError(describe_error(message, location))
-                if message is not None and message.type == Gst.MessageType.WARNING:
-                    log.warning("%s", message.parse_warning()[0].message)
-                if deadline is not None and time.perf_counter() > deadline:
-                    log.warning("the pipeline did not finish within %.0f s of Ctrl-C", EOS_GRACE_S)
-                    break
+
+    pipeline: Gst.Pipeline
+    location: str
+    on_message: Callable[[Gst.Message], None] | None = None
+    salvage: Callable[[], None] | None = None
+    error: str | None = None
+    finished: bool = False
+    ended_at: float | None = None  # perf_counter time it finished
+    _deadline: float | None = field(default=None, repr=False)
+
+    def _finish(self) -> None:
+        self.finished = True
+        self.ended_at = time.perf_counter()
+        self.pipeline.set_state(Gst.State.NULL)
+
+    def _stop(self, grace: float) -> None:
+        """Send end-of-stream and give the pipeline ``grace`` seconds to finalise."""
+        if not self.finished and self._deadline is None:
+            self.pipeline.send_event(Gst.Event.new_eos())
+            self._deadline = time.perf_counter() + grace
+
+    def _handle(self, message: Gst.Message) -> None:
+        if self.on_message is not None:
+            self.on_message(message)
+        if message.type == Gst.MessageType.EOS:
+            self._finish()
+        elif message.type == Gst.MessageType.ERROR:
+            if self.error is not None:  # already salvaging: a second error ends it
+                self._finish()
+                return
+            self.error = describe_error(message, self.location)
+            if self.salvage is None:
+                self._finish()
+                return
+            self._deadline = time.perf_counter() + SALVAGE_GRACE_S
+            self.salvage()
+        elif message.type == Gst.MessageType.WARNING:
+            log.warning("%s", message.parse_warning()[0].message)
+
+    def _poll(self) -> None:
+        bus = self.pipeline.get_bus()
+        while not self.finished and (message := bus.pop_filtered(WANTED)) is not None:
+            self._handle(message)
+        if (
+            not self.finished
+            and self._deadline is not None
+            and time.perf_counter() > self._deadline
+        ):
+            log.warning("%s: the pipeline did not finish in time; stopping it", self.location)
+            self._finish()
+
+
+class StopSignals:
+    """Catches SIGINT, SIGTERM and SIGHUP while pipelines play (main thread only)."""
+
+    def __init__(self) -> None:
+        self.received: list[int] = []
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        self.received.append(signum)
+
+    @contextmanager
+    def installed(self) -> Iterator[StopSignals]:
+        """Handle the stop signals inside the block (in the main thread; elsewhere none)."""
+        if threading.current_thread() is not threading.main_thread():
+            yield self
+            return
+        previous = {s: signal.signal(s, self._on_signal) for s in STOP_SIGNALS}
+        try:
+            yield self
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+
+
+def play_all(
+    playbacks: Sequence[Playback],
+    on_tick: Callable[[], None] | None = None,
+) -> int | None:
+    """Play every pipeline to its end; returns the stop signal that interrupted the run.
+
+    A pipeline that cannot start ends with its ``error`` set. ``on_tick`` is called about
+    every `POLL_S` seconds.
+    """
+    stops = StopSignals()
+    first: int | None = None
+    with stops.installed():
+        for playback in playbacks:
+            if playback.pipeline.set_state(Gst.State.PLAYING) == Gst.StateChangeReturn.FAILURE:
+                message = playback.pipeline.get_bus().timed_pop_filtered(
+                    2 * Gst.SECOND, Gst.MessageType.ERROR
+                )
+                playback.error = (
+                    describe_error(message, playback.location)
+                    if message
+                    else f"{playback.location}: could not start the pipeline"
+                )
+                playback._finish()
+        try:
+            while not all(p.finished for p in playbacks):
+                if stops.received:
+                    if first is not None and len(stops.received) > 1:
+                        log.warning("stopped at once: outputs may not be finalised")
+                        break
+                    if first is None:
+                        first = stops.received[0]
+                        del stops.received[1:]
+                        log.warning(
+                            "%s: finishing the outputs (send it again to stop at once)",
+                            signal.Signals(first).name,
+                        )
+                        for playback in playbacks:
+                            playback._stop(EOS_GRACE_S)
+                for playback in playbacks:
+                    playback._poll()
                 if on_tick is not None:
-                    on_tick(message)
-            except KeyboardInterrupt:
-                if interrupted:  # second Ctrl-C: stop at once
-                    break
-                interrupted = True
-                log.warning("interrupted: finishing the output (Ctrl-C again to abort)")
-                pipeline.send_event(Gst.Event.new_eos())
-                deadline = time.perf_counter() + EOS_GRACE_S
-    finally:
-        pipeline.set_state(Gst.State.NULL)
+                    on_tick()
+                time.sleep(POLL_S)
+        finally:
+            for playback in playbacks:
+                if not playback.finished:
+                    playback._finish()
+    return first
+
+
+def play(pipeline: Gst.Pipeline, location: str) -> int | None:
+    """Play one pipeline to its end (see `play_all`); its error raises `GstreamedError`."""
+    playback = Playback(pipeline, location)
+    interrupted = play_all([playback])
+    if playback.error is not None:
+        raise GstreamedError(playback.error)
     return interrupted
 
 

@@ -1,4 +1,4 @@
-"""The run of one input: source → decode → convert → detect → track → overlay → outputs.
+"""The pipeline of one input: source → decode → convert → detect → track → overlay → outputs.
 
 Every element is made with ``Gst.ElementFactory.make`` and configured through properties;
 user-given paths and URIs are never spliced into a ``parse_launch`` string.
@@ -10,35 +10,43 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from gi.repository import GLib, Gst
 
 from gstreamed.detect.detector import Detector
-from gstreamed.errors import GstreamedError
 from gstreamed.gst import init, meta
 from gstreamed.gst.build import link, make
-from gstreamed.gst.bus import play
+from gstreamed.gst.bus import Playback, play_all
 from gstreamed.gst.sources import PIXBUF_IMAGES, Source
 from gstreamed.outputs import Outputs
 from gstreamed.progress import Progress
-from gstreamed.results import JsonlWriter, ResultWriter
+from gstreamed.results import ResultWriter
 from gstreamed.timing import Timings
 from gstreamed.track import Tracker
-from gstreamed.track.mot import MotWriter
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
-class RunResult:
-    """What a run did: frames processed, wall time, whether the user interrupted it."""
+class InputResult:
+    """How one input's run went: frames processed, wall time, the outputs it left, and the
+    error that ended it (None when it reached its end or was stopped by a signal)."""
 
+    source: str
     frames: int
     seconds: float
+    outputs: list[Path] = field(default_factory=list)
+    error: str | None = None
     interrupted: bool = False
-    timings: Timings = field(default_factory=Timings)
+    timings: Timings = field(default_factory=Timings)  # the run's, shared by its inputs
+
+    @property
+    def ok(self) -> bool:
+        """Whether the input was processed without error."""
+        return self.error is None
 
 
 class InputPipeline:
@@ -47,29 +55,40 @@ class InputPipeline:
     def __init__(
         self,
         source: Source,
-        detector: Detector,
         outputs: Outputs,
+        timings: Timings,
+        *,
+        detector: Detector | None = None,
+        model_instance: str = "",
+        inference_interval: int = 1,
         make_tracker: Callable[[float | None], Tracker] | None = None,
-        progress: Progress | None = None,
+        writers: Sequence[ResultWriter] = (),
         frame_limit: int | None = None,
+        progress: Progress | None = None,
     ) -> None:
-        """``make_tracker(frame_rate)`` builds the tracker once the stream's rate is known;
-        ``None`` runs without tracking. ``frame_limit`` ends the input after that many
-        decoded frames (as if it were that long)."""
+        """Detect with ``detector`` (private) or the shared model instance named
+        ``model_instance`` (see `gstreamed.detect.batching`), every ``inference_interval``-th
+        frame. ``make_tracker(frame_rate)`` builds the tracker once the stream's rate is
+        known; ``None`` runs without tracking. ``writers`` receive every frame's results
+        (their owner closes them). ``frame_limit`` ends the input after that many decoded
+        frames (as if it were that long)."""
         init()
-        self.source, self.detector, self.outputs = source, detector, outputs
+        self.source, self.outputs, self.timings = source, outputs, timings
+        self.detector, self.model_instance = detector, model_instance
+        self.inference_interval = inference_interval
         self.make_tracker = make_tracker
-        self.timings = detector.timings
-        self.progress = progress or Progress(enabled=False)
+        self.writers = list(writers)
+        self.frame_limit = frame_limit
+        self.progress = progress or Progress()
         self.pipeline = Gst.Pipeline.new("gstreamed")
+        self.video_caps: Gst.Caps | None = None  # the decoded video's caps, once known
         self._video_linked = False
         self._audio_linked = False
         self._mux: Gst.Element | None = None
-        self._writers: list[ResultWriter] = []
+        self._branches: list[Gst.Pad] = []  # sink pads fed by the decoder, for `salvage`
         self._frame = 0
         self._decoded = 0
-        self.frame_limit = frame_limit
-        self.video_caps: Gst.Caps | None = None  # the decoded video's caps, once known
+        self._last_pts: float | None = None
         self._build()
 
     # --- building -------------------------------------------------------------------------
@@ -89,8 +108,11 @@ class InputPipeline:
         infer_queue = make(
             "queue", "infer_queue", max_size_buffers=2, max_size_time=0, max_size_bytes=0
         )
-        detect = make("gstreamed_detect", "detect")
-        detect.detector = self.detector
+        detect = make("gstreamed_detect", "detect", inference_interval=self.inference_interval)
+        if self.model_instance:
+            detect.set_property("model-instance-id", self.model_instance)
+        else:
+            detect.detector = self.detector
         detect.timings = self.timings
         self.entry.get_static_pad("sink").add_probe(Gst.PadProbeType.BUFFER, self._on_decoded)
         chain = [self.entry, convert, rgb, infer_queue, detect]
@@ -105,7 +127,6 @@ class InputPipeline:
         self._add(*chain)
         link(*chain)
         overlay.get_static_pad("sink").add_probe(Gst.PadProbeType.BUFFER, self._on_result)
-        self._open_writers()
         tail = overlay
         if self.outputs.live:
             tee = make("tee", "split")
@@ -208,12 +229,6 @@ class InputPipeline:
         self._add(*elements)
         link(tee, *elements)
 
-    def _open_writers(self) -> None:
-        if self.outputs.json is not None:
-            self._writers.append(JsonlWriter(self.outputs.json))
-        if self.outputs.mot is not None:
-            self._writers.append(MotWriter(self.outputs.mot))
-
     def _discard_outputs(self) -> None:
         for path in self.outputs.files:
             if path.is_file():  # never a device such as /dev/null
@@ -235,9 +250,11 @@ class InputPipeline:
             pixbuf.link(self.entry)
             pixbuf.sync_state_with_parent()
             self._video_linked = pad.link(pixbuf.get_static_pad("sink")) == Gst.PadLinkReturn.OK
+            self._branches.append(pixbuf.get_static_pad("sink"))
             return
         if kind.startswith("video/") and not self._video_linked:
             self._video_linked = pad.link(self.entry.get_static_pad("sink")) == Gst.PadLinkReturn.OK
+            self._branches.append(self.entry.get_static_pad("sink"))
             return
         if (
             kind.startswith("audio/")
@@ -252,6 +269,7 @@ class InputPipeline:
         self.pipeline.add(sink)
         sink.sync_state_with_parent()
         pad.link(sink.get_static_pad("sink"))
+        self._branches.append(sink.get_static_pad("sink"))
 
     def _link_audio(self, pad: Gst.Pad) -> bool:
         """Re-encode the first audio track as Opus into the output file."""
@@ -274,6 +292,7 @@ class InputPipeline:
             return False
         for element in chain:
             element.sync_state_with_parent()
+        self._branches.append(chain[0].get_static_pad("sink"))
         return pad.link(chain[0].get_static_pad("sink")) == Gst.PadLinkReturn.OK
 
     def _on_no_more_pads(self, decoder: Gst.Element) -> None:
@@ -302,10 +321,11 @@ class InputPipeline:
 
     def _on_result(self, pad: Gst.Pad, info: Gst.PadProbeInfo) -> Gst.PadProbeReturn:
         buffer = info.get_buffer()
-        if self._writers:
+        pts = None if self.source.is_image else stream_seconds(pad, buffer.pts)
+        self._last_pts = pts
+        if self.writers:
             detections = meta.read(buffer)
-            pts = None if self.source.is_image else stream_seconds(pad, buffer.pts)
-            for writer in self._writers:
+            for writer in self.writers:
                 writer.write(self._frame, pts, detections)
         self._frame += 1
         self.progress.frame_done()
@@ -324,36 +344,50 @@ class InputPipeline:
             return None
         return round(duration / Gst.SECOND * num / den)
 
-    def run(self) -> RunResult:
-        """Play to end-of-stream; Ctrl-C sends EOS so outputs are finalised and playable.
+    def run(self) -> InputResult:
+        """Play this input alone to its end (or a stop signal); see `result`."""
+        started = time.perf_counter()
+        playback = self.playback()
+        stop = play_all([playback])
+        return self.result(playback, stop is not None, time.perf_counter() - started)
 
-        A run that processed no frame (unreadable input, no video stream) removes the files
-        it created: they hold nothing, and the media file is not playable.
-        """
-        start = time.perf_counter()
+    def playback(self) -> Playback:
+        """This input's pipeline as played by `gstreamed.gst.bus.play_all`."""
+        return Playback(self.pipeline, self.source.label, self._on_message, self._salvage)
 
-        def on_tick(message: Gst.Message | None) -> None:
-            if (
-                self.progress.total is None
-                and message is not None
-                and message.type == Gst.MessageType.ASYNC_DONE
-            ):
-                self.progress.total = self._expected_frames()
-            self.progress.tick()
+    def _on_message(self, message: Gst.Message) -> None:
+        if self.progress.total is None and message.type == Gst.MessageType.ASYNC_DONE:
+            self.progress.total = self._expected_frames()
 
-        try:
-            interrupted = play(self.pipeline, self.source.location, on_tick)
-            if not interrupted:  # the estimate follows the container's duration, which an
-                self.progress.total = self._frame  # audio track may make longer: now exact
-        finally:
-            for writer in self._writers:
-                writer.close()
-            self.progress.finish()
-            if self._frame == 0:
-                self._discard_outputs()
-        if self._frame == 0 and not interrupted:
-            raise GstreamedError(f"{self.source.location}: no frames decoded")
-        return RunResult(self._frame, time.perf_counter() - start, interrupted, self.timings)
+    def _salvage(self) -> None:
+        """After an error: push end-of-stream into every branch the decoder feeds, so what
+        reached the muxer is finalised."""
+        for pad in self._branches:
+            pad.send_event(Gst.Event.new_eos())
+
+    def where(self) -> str:
+        """``at frame 41 (stream time 1.64 s)``: how far the input got."""
+        time_text = f" (stream time {self._last_pts:.2f} s)" if self._last_pts is not None else ""
+        return f"at frame {self._frame}{time_text}"
+
+    def result(self, playback: Playback, interrupted: bool, seconds: float) -> InputResult:
+        """The input's result once its playback has ended. A run that processed no frame
+        removes the files it created: they hold nothing, and a media file is not playable."""
+        if not playback.finished:
+            interrupted = True
+        if self._frame == 0:
+            self._discard_outputs()
+        elif not interrupted and playback.error is None:
+            self.progress.total = self._frame  # the estimate follows the container's
+            # duration, which an audio track may make longer: now exact
+        error = playback.error
+        if error is None and self._frame == 0 and not interrupted:
+            error = f"{self.source.label}: no frames decoded"
+        elif error is not None and self._frame:
+            error = f"{error} ({self.where()}; the output holds the frames before)"
+        self.progress.status = "failed" if error else "stopped" if interrupted else "done"
+        written = [p for p in self.outputs.files if p.exists()] if self._frame else []
+        return InputResult(self.source.label, self._frame, seconds, written, error, interrupted)
 
 
 def stream_seconds(pad: Gst.Pad, pts: int) -> float | None:

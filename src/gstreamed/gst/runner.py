@@ -1,0 +1,236 @@
+"""A run over many inputs in one process: one pipeline per input, one shared, batched model.
+
+`Runner` loads nothing itself: it takes a loaded `Detector`, shares it between the inputs
+as a named model instance (`gstreamed.detect.batching`, the mechanism ``gstreamed_detect``
+elements use with ``model-instance-id``), gives each input its own pipeline, tracker and
+outputs, plays them all (`gstreamed.gst.bus.play_all`) and reports per input. A failing input
+is reported and does not stop the others.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gstreamed.detect.batching import BatchParams, SharedDetector, acquire, release
+from gstreamed.detect.detector import Detector
+from gstreamed.errors import GstreamedError
+from gstreamed.gst.bus import exit_status, play_all
+from gstreamed.gst.run import InputPipeline, InputResult
+from gstreamed.gst.sources import classify
+from gstreamed.inputs import Source, expand
+from gstreamed.outputs import EncoderParams, Outputs, check_outputs, plan_outputs
+from gstreamed.progress import ProgressPrinter
+from gstreamed.results import JsonlWriter, ResultWriter
+from gstreamed.timing import Timings
+from gstreamed.track import Tracker
+from gstreamed.track.mot import MotWriter
+
+_RUN_IDS = itertools.count(1)
+
+
+@dataclass
+class RunSummary:
+    """What a run did: one `InputResult` per input, the shared timings and batch sizes."""
+
+    results: list[InputResult]
+    timings: Timings
+    batch_sizes: Counter[int] = field(default_factory=Counter)
+    seconds: float = 0.0
+    stop_signal: int | None = None
+
+    @property
+    def frames(self) -> int:
+        """Frames processed over all inputs."""
+        return sum(r.frames for r in self.results)
+
+    @property
+    def exit_status(self) -> int:
+        """128 + the stop signal; 1 when an input failed; else 0."""
+        if self.stop_signal is not None:
+            return exit_status(self.stop_signal)
+        return 0 if all(r.ok for r in self.results) else 1
+
+
+@dataclass
+class Input:
+    """One input of a run: its source and outputs, or the error that rules it out."""
+
+    source: Source | None
+    outputs: Outputs | None
+    label: str
+    error: str | None = None
+
+
+def make_inputs(
+    labels: Sequence[str],
+    media: Path | None = None,
+    *,
+    no_media: bool = False,
+    json: Path | None = None,
+    mot: Path | None = None,
+    live: bool = False,
+    audio: bool = True,
+    encoder: EncoderParams | None = None,
+    force: bool = False,
+) -> list[Input]:
+    """The inputs ``labels`` name (see `gstreamed.inputs.expand`), each with its outputs
+    (`gstreamed.outputs.plan_outputs`), checked before anything runs.
+
+    With one input a bad one raises `GstreamedError`; with several it is only marked, so
+    the others still run. Output folders of several inputs are made when missing.
+    """
+    labels = expand(list(labels))
+    several = len(labels) > 1
+    inputs = []
+    for label in labels:
+        try:
+            inputs.append(Input(classify(label), None, label))
+        except GstreamedError as exc:
+            if not several:
+                raise
+            inputs.append(Input(None, None, label, str(exc)))
+    if several:
+        for folder in (None if no_media else media, mot):
+            _make_folder(folder)
+    sources = [item.source for item in inputs if item.source is not None]
+    planned = plan_outputs(
+        sources,
+        None if no_media else media,
+        no_media=no_media,
+        json=json,
+        mot=mot,
+        live=live,
+        audio=audio,
+        encoder=encoder,
+    )
+    check_outputs(planned, sources, force)
+    by_source = dict(zip(sources, planned, strict=True))
+    for item in inputs:
+        item.outputs = by_source.get(item.source) if item.source is not None else None
+    return inputs
+
+
+def _make_folder(folder: Path | None) -> None:
+    """Create an output folder (not its parents) for a run of several inputs."""
+    if folder is None:
+        return
+    if folder.exists() and not folder.is_dir():
+        raise GstreamedError(f"{folder} is a file; with several inputs give a folder")
+    if not folder.parent.is_dir():
+        raise GstreamedError(f"output directory does not exist: {folder.parent}")
+    folder.mkdir(exist_ok=True)
+
+
+class Runner:
+    """Runs ``inputs`` concurrently with one shared ``detector`` (see the module doc)."""
+
+    def __init__(
+        self,
+        inputs: Sequence[Input],
+        detector: Detector,
+        *,
+        batching: BatchParams | None = None,
+        make_tracker: Callable[[float | None], Tracker] | None = None,
+        progress: bool = True,
+        frame_limit: int | None = None,
+    ) -> None:
+        self.inputs = list(inputs)
+        self.detector = detector
+        self.batching = batching or BatchParams()
+        self.make_tracker = make_tracker
+        self.show_progress = progress
+        self.frame_limit = frame_limit
+        self.timings = Timings()
+
+    def run(self) -> RunSummary:
+        """Play every input to its end (or a stop signal); see `RunSummary`."""
+        instance = f"gstreamed-run-{next(_RUN_IDS)}"
+        self.detector.timings = self.timings
+        shared = acquire(
+            instance,
+            lambda: SharedDetector(
+                self.detector, self.batching.batch_size, self.batching.batch_timeout
+            ),
+        )
+        writers, shared_json = self._open_writers()
+        started = time.perf_counter()
+        try:
+            pipelines, results = self._build(instance, writers)
+            printer = ProgressPrinter(
+                [(p.source.label, p.progress) for p in pipelines.values()],
+                enabled=self.show_progress
+                and any(not p.source.is_image for p in pipelines.values()),
+            )
+            playbacks = {index: p.playback() for index, p in pipelines.items()}
+            stop = play_all(list(playbacks.values()), printer.tick) if playbacks else None
+            for index, pipeline in pipelines.items():
+                playback = playbacks[index]
+                seconds = (playback.ended_at or time.perf_counter()) - started
+                results[index] = pipeline.result(playback, stop is not None, seconds)
+            for result in results:
+                if result is not None:
+                    result.timings = self.timings
+            printer.finish()
+        finally:
+            for writer in [*itertools.chain.from_iterable(writers), *shared_json]:
+                writer.close()
+            release(instance)
+        assert all(r is not None for r in results)
+        return RunSummary(
+            [r for r in results if r is not None],
+            self.timings,
+            shared.batch_sizes,
+            time.perf_counter() - started,
+            stop,
+        )
+
+    def _open_writers(self) -> tuple[list[list[ResultWriter]], list[JsonlWriter]]:
+        """Each input's result writers; one JSON Lines file may serve several inputs."""
+        several = len(self.inputs) > 1
+        shared_json: dict[str, JsonlWriter] = {}
+        writers: list[list[ResultWriter]] = []
+        for item in self.inputs:
+            own: list[ResultWriter] = []
+            outputs = item.outputs
+            if item.error is None and outputs is not None:
+                if outputs.json is not None:
+                    key = str(outputs.json)
+                    if key not in shared_json:
+                        shared_json[key] = JsonlWriter(outputs.json)
+                    json = shared_json[key]
+                    own.append(json.for_source(item.label) if several else json)
+                if outputs.mot is not None and item.source is not None and not item.source.is_image:
+                    own.append(MotWriter(outputs.mot))
+            writers.append(own)
+        return writers, list(shared_json.values())
+
+    def _build(
+        self, instance: str, writers: list[list[ResultWriter]]
+    ) -> tuple[dict[int, InputPipeline], list[InputResult | None]]:
+        """A pipeline per usable input; the others' results are their errors."""
+        pipelines: dict[int, InputPipeline] = {}
+        results: list[InputResult | None] = []
+        for index, item in enumerate(self.inputs):
+            results.append(None)
+            if item.error is not None or item.source is None or item.outputs is None:
+                results[index] = InputResult(item.label, 0, 0.0, error=item.error)
+                continue
+            try:
+                pipelines[index] = InputPipeline(
+                    item.source,
+                    item.outputs,
+                    self.timings,
+                    model_instance=instance,
+                    inference_interval=self.batching.inference_interval,
+                    make_tracker=None if item.source.is_image else self.make_tracker,
+                    writers=writers[index],
+                    frame_limit=self.frame_limit,
+                )
+            except GstreamedError as exc:
+                results[index] = InputResult(item.label, 0, 0.0, error=str(exc))
+        return pipelines, results
