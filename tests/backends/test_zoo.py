@@ -83,7 +83,6 @@ def _candle_file(scale: str = "n") -> bytes:
 
 @pytest.fixture(scope="module")
 def yolov8n_bytes() -> bytes:
-    pytest.importorskip("torch")
     return _candle_file()
 
 
@@ -123,7 +122,11 @@ def test_pull_downloads_checks_exports_and_makes_default(hub: FakeHub, cache: Pa
     listed = {m.name: m for m in zoo.list_models()}
     assert set(listed) == {"yolov8n.onnx", "yolov8n.safetensors"}
     assert listed["yolov8n.onnx"].default and not listed["yolov8n.safetensors"].default
-    assert load_backend(onnx_path, "torch").info.names[0] == "person"  # weights beside it
+
+
+def test_torch_backend_runs_the_weights_beside_a_pulled_model(hub: FakeHub) -> None:
+    pytest.importorskip("torch")
+    assert load_backend(zoo.pull("yolov8n"), "torch").info.names[0] == "person"
 
 
 def test_second_pull_verifies_the_cache_without_downloading(hub: FakeHub, cache: Path) -> None:
@@ -166,7 +169,6 @@ def test_file_missing_on_the_hub(hub: FakeHub) -> None:
 
 
 def test_offline_with_empty_cache(monkeypatch) -> None:
-    pytest.importorskip("torch")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(GstreamedError, match="HF_HUB_OFFLINE is set; unset it") as error:
         zoo.pull("yolov8n")
@@ -174,7 +176,6 @@ def test_offline_with_empty_cache(monkeypatch) -> None:
 
 
 def test_unreachable_endpoint(monkeypatch) -> None:
-    pytest.importorskip("torch")
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -241,7 +242,6 @@ def test_models_cli_offline_is_one_line(tmp_path) -> None:
 
     if "models" not in SUBCOMMANDS:
         pytest.skip("'models' is not registered in gstreamed.commands.SUBCOMMANDS yet")
-    pytest.importorskip("torch")
     env = {
         "PATH": "/usr/bin:/bin",
         "HF_HUB_OFFLINE": "1",

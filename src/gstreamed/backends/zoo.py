@@ -108,7 +108,7 @@ def pull(name: str, force: bool = False) -> Path:
     """
     if name not in ZOO_MODELS:
         raise GstreamedError(f"unknown model {name!r}; choose one of {', '.join(ZOO_MODELS)}")
-    from gstreamed.backends.export import export_onnx  # needs torch: fail before downloading
+    from gstreamed.backends.export import export_onnx
 
     weights = models_dir() / f"{name}.safetensors"
     onnx_path = weights.with_suffix(".onnx")
@@ -201,11 +201,11 @@ def _download(filename: str, force: bool) -> str:
 
 
 def _check_weights(path: Path, scale: str) -> None:
-    """Load ``path`` into the network (checks every tensor's name and shape)."""
-    from gstreamed.backends.yolov8 import load_model
+    """Read and check ``path`` (every tensor's name and shape)."""
+    from gstreamed.backends.yolov8_weights import load_weights
 
     try:
-        loaded = load_model(path)
+        loaded = load_weights(path)
     except GstreamedError as exc:
         raise GstreamedError(
             f"downloaded weights failed the check and were removed: {exc}"

@@ -22,8 +22,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="download YOLOv8 COCO weights, export ONNX, make it the default",
         description=f"Download {zoo.HUB_REPO}/NAME.safetensors from the Hugging Face Hub "
         "($HF_ENDPOINT and $HF_HUB_OFFLINE are honoured), check it, export "
-        "NAME.onnx beside it and make that the default model. Needs the torch "
-        "extra for the export.",
+        "NAME.onnx beside it and make that the default model.",
     )
     pull.add_argument("name", choices=zoo.ZOO_MODELS, help="model to download")
     pull.add_argument(
