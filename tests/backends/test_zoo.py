@@ -368,3 +368,18 @@ def test_first_run_offline_is_one_line_and_fast(tmp_path: Path) -> None:
     errors = [line for line in done.stderr.splitlines() if line.startswith("gstreamed: error:")]
     assert len(errors) == 1 and "could not download" in errors[0] and "--model PATH" in errors[0]
     assert not (tmp_path / "cache" / "models" / "yolov8n.safetensors").exists()
+
+
+def test_cache_writes_do_not_follow_planted_symlinks(hub: FakeHub, cache: Path, tmp_path) -> None:
+    cache.mkdir(parents=True)
+    victims = {}
+    for name in ("yolov8n.safetensors", "yolov8n.onnx", zoo.MANIFEST, zoo.DEFAULT_MARKER):
+        victim = tmp_path / f"victim-{name}"
+        victim.write_text("precious")
+        (cache / f".{name}.partial").symlink_to(victim)  # the names earlier versions wrote to
+        victims[name] = victim
+    onnx_path = zoo.pull("yolov8n")
+    assert all(v.read_text() == "precious" for v in victims.values())
+    assert load_backend(onnx_path, "ort").info.names[0] == "person"
+    assert zoo.resolve_model(None) == onnx_path
+    assert json.loads((cache / zoo.MANIFEST).read_text())["yolov8n.safetensors"]["size"] > 0
