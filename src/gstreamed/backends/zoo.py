@@ -211,7 +211,8 @@ def _download(filename: str, progress: Progress | None) -> str:
     if _offline():
         raise GstreamedError(
             f"{filename} is not in the model cache (or not verified) and HF_HUB_OFFLINE is "
-            f"set; unset it to download it from {url}, or pass --model PATH"
+            f"set; unset it to download it ('gstreamed models pull {Path(filename).stem}' "
+            f"fetches {url}), or pass --model PATH or set ${MODEL_ENV}"
         )
     log.info("downloading %s", url)
     request = urllib.request.Request(url, headers={"User-Agent": f"gstreamed/{__version__}"})
@@ -246,7 +247,7 @@ def _download(filename: str, progress: Progress | None) -> str:
         return url
     raise GstreamedError(
         f"could not download {url} ({reason}); check the network connection or set "
-        "HF_ENDPOINT to a reachable Hub mirror, or pass --model PATH"
+        f"HF_ENDPOINT to a reachable Hub mirror, or pass --model PATH or set ${MODEL_ENV}"
     )
 
 
