@@ -24,8 +24,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     pull = actions.add_parser(
         "pull",
         help="download YOLOv8 COCO weights, export ONNX, make it the default",
-        description=f"Download {zoo.HUB_REPO}/NAME.safetensors from the Hugging Face Hub "
-        "($HF_ENDPOINT and $HF_HUB_OFFLINE are honoured), check it, export "
+        description=f"Download {zoo.HUB_REPO}/NAME.safetensors at commit "
+        f"{zoo.HUB_REVISION[:12]} from the Hugging Face Hub ($HF_ENDPOINT and $HF_HUB_OFFLINE "
+        "are honoured), check its size, sha256 and tensors, export "
         "NAME.onnx beside it and make that the default model.",
     )
     pull.add_argument("name", choices=zoo.ZOO_MODELS, help="model to download")
