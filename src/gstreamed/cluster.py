@@ -1,0 +1,72 @@
+"""Which Ray cluster a run uses and how much of it: `ClusterParams`, `connect`.
+
+Ray is an optional extra (``pip install 'gstreamed[ray]'``), imported only when a run asks
+for a cluster, with its usage statistics off and without its dashboard. Running inputs on the
+cluster is `gstreamed.gst.cluster`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any, ClassVar
+
+from gstreamed.errors import GstreamedError
+from gstreamed.params import ParamSet, param
+
+INSTALL_HINT = "Ray is not installed; install it with: pip install 'gstreamed[ray]'"
+LOCAL_OBJECT_STORE_BYTES = 256 * 1024**2  # results are small; the store needs little room
+
+
+@dataclass(frozen=True, eq=False)
+class ClusterParams(ParamSet):
+    """How a run uses a Ray cluster: how many workers and what each holds."""
+
+    OWNER: ClassVar[str] = "ray"
+
+    workers: int = param(2, "worker processes, each playing one input at a time", minimum=1)
+    worker_cpus: float = param(1.0, "CPUs each worker holds", minimum=0.0)
+    worker_gpus: float = param(0.0, "GPUs each worker holds (fractions share one)", minimum=0.0)
+    retries: int = param(3, "times an input is retried when its worker process dies", minimum=0)
+
+
+def import_ray() -> ModuleType:
+    """The ``ray`` module, with usage statistics off; one clear error when it is missing."""
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    try:
+        import ray
+    except ImportError:
+        raise GstreamedError(INSTALL_HINT) from None
+    return ray
+
+
+@contextmanager
+def connect(address: str, params: ClusterParams) -> Iterator[ModuleType]:
+    """Start a local cluster sized for ``params`` (``"local"``) or join ``address``; a local
+    cluster is shut down (and a joined one left) at the end."""
+    ray = import_ray()
+    if ray.is_initialized():
+        yield ray
+        return
+    options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
+    if address == "local":
+        options["num_cpus"] = max(1, math.ceil(params.workers * params.worker_cpus))
+        options["num_gpus"] = math.ceil(params.workers * params.worker_gpus)
+        options["object_store_memory"] = LOCAL_OBJECT_STORE_BYTES
+    else:
+        options["address"] = address
+    try:
+        ray.init(**options)
+    except (ConnectionError, ValueError, RuntimeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise GstreamedError(f"cannot start or reach the Ray cluster {address!r}: {first}") from (
+            None
+        )
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
