@@ -7,6 +7,7 @@ cluster is `gstreamed.gst.cluster`.
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 from collections.abc import Iterator
@@ -52,7 +53,11 @@ def connect(address: str, params: ClusterParams) -> Iterator[ModuleType]:
     if ray.is_initialized():
         yield ray
         return
-    options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
+    options: dict[str, Any] = {
+        "include_dashboard": False,
+        "log_to_driver": False,
+        "logging_level": logging.ERROR,
+    }
     if address == "local":
         options["num_cpus"] = max(1, math.ceil(params.workers * params.worker_cpus))
         options["num_gpus"] = math.ceil(params.workers * params.worker_gpus)
@@ -63,9 +68,8 @@ def connect(address: str, params: ClusterParams) -> Iterator[ModuleType]:
         ray.init(**options)
     except (ConnectionError, ValueError, RuntimeError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise GstreamedError(f"cannot start or reach the Ray cluster {address!r}: {first}") from (
-            None
-        )
+        message = f"cannot start or reach the Ray cluster {address!r}: {first}"
+        raise GstreamedError(message) from None
     try:
         yield ray
     finally:

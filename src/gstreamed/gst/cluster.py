@@ -211,6 +211,7 @@ class _TotalLine(ProgressPrinter):
         super().__init__([("total", self.all)], enabled=enabled)
         self.count = count
         self.done = 0
+        self.began = time.perf_counter()
 
     def update(self, frames: dict[int, tuple[int, int | None]], done: int) -> None:
         """Take the workers' latest reports and the number of inputs that ended."""
@@ -226,7 +227,7 @@ class _TotalLine(ProgressPrinter):
 
     def lines(self) -> list[str]:
         p = self.all
-        elapsed = time.perf_counter() - p.started if p.started else 0.0
+        elapsed = time.perf_counter() - self.began
         fps = p.frames / elapsed if elapsed > 0 else 0.0
         line = f"inputs {self.done}/{self.count} ended  frames {p.frames}  {fps:5.1f} fps"
         if p.total and fps > 0 and self.done < self.count:
