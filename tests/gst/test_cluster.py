@@ -145,6 +145,7 @@ def test_a_killed_worker_is_retried_and_its_output_is_complete(
     )
     run.start()
     worker = _worker_playing(long_clips, folder)
+    assert worker.cmdline()[0].startswith("ray::play_input")  # a Ray worker running a task
     worker.kill()
     run.join(timeout=240)
     assert done, "the run did not end"
