@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from types import ModuleType
 
 REPORT_EVERY_S = 0.5  # how often a worker reports its frames (and learns of a stop)
+WAIT_S = 0.25  # the driver's longest wait for a task before it checks signals and progress
 
 
 @dataclass
@@ -333,7 +334,9 @@ def _drive(
                     board,
                 )
                 running[ref] = stage
-            done, _ = ray.wait(list(running), num_returns=len(running), timeout=0.25)
+            done, _ = ray.wait(list(running), num_returns=1, timeout=WAIT_S)
+            if done:  # and every other one that is ready too
+                done, _ = ray.wait(list(running), num_returns=len(running), timeout=0)
             for ref in done:
                 stage = running.pop(ref)
                 try:
