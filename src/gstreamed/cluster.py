@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from gstreamed.errors import GstreamedError
 from gstreamed.params import ParamSet, param
 
 INSTALL_HINT = "Ray is not installed; install it with: pip install 'gstreamed[ray]'"
+CONNECT_TIMEOUT_S = 10.0  # to reach a cluster's address before handing it to Ray
 LOCAL_OBJECT_STORE_BYTES = 256 * 1024**2  # results are small; the store needs little room
 
 
@@ -63,6 +65,7 @@ def connect(address: str, params: ClusterParams) -> Iterator[ModuleType]:
         options["num_gpus"] = math.ceil(params.workers * params.worker_gpus)
         options["object_store_memory"] = LOCAL_OBJECT_STORE_BYTES
     else:
+        _check_reachable(address)
         options["address"] = address
     try:
         ray.init(**options)
@@ -74,3 +77,17 @@ def connect(address: str, params: ClusterParams) -> Iterator[ModuleType]:
         yield ray
     finally:
         ray.shutdown()
+
+
+def _check_reachable(address: str) -> None:
+    """Fail at once on a ``HOST:PORT`` (or ``ray://HOST:PORT``) nobody listens on; Ray itself
+    would retry for minutes."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        return  # "auto" and other forms Ray resolves itself
+    try:
+        socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S).close()
+    except OSError as exc:
+        raise GstreamedError(
+            f"cannot reach the Ray cluster at {address}: {exc.strerror or exc}"
+        ) from None

@@ -302,3 +302,17 @@ def test_without_ray_installed_one_line_says_how_to_install_it(
     )
     user_error(proc, "pip install 'gstreamed[ray]'")
     assert not (tmp_path / "x.mkv").exists()
+
+
+def test_cluster_options_are_checked_before_anything_starts(
+    short_clips: list[Path],
+    model: Path,
+    tmp_path: Path,
+    cli: Callable[..., subprocess.CompletedProcess],
+    user_error: Callable[..., str],
+):
+    base = [short_clips[0], "--model", model, "-o", tmp_path / "x.mkv", "--ray"]
+    user_error(cli(*base, "--workers", "0"), "--workers", ">= 1")
+    user_error(cli(*base, "--live"), "--live", "--ray")
+    user_error(cli(*base[:-1], "--ray", "127.0.0.1:1"), "cannot reach the Ray cluster")
+    assert not (tmp_path / "x.mkv").exists()

@@ -221,10 +221,10 @@ class _TotalLine(ProgressPrinter):
         if total and self.all.started is None:
             self.all.started = time.perf_counter()
         self.all.frames = total
-        expected = [t for _, t in frames.values()]
-        self.all.total = (
-            sum(t or 0 for t in expected) if len(expected) == self.count and all(expected) else None
-        )
+        known = [t for _, t in frames.values() if t]
+        # Inputs not started yet (or of unknown length) count as long as the average known one.
+        unknown = self.count - len(known)
+        self.all.total = round(sum(known) * (1 + unknown / len(known))) if known else None
 
     def lines(self) -> list[str]:
         p = self.all
