@@ -48,7 +48,9 @@ def run(clips: list[Path], model: Path, out: Path, extra: list[str]) -> dict[str
     command = [sys.executable, "-m", "gstreamed", *map(str, clips), "--model", str(model)]
     command += ["-o", str(out), "--no-progress", *extra]
     began = time.perf_counter()
-    proc = subprocess.run(command, capture_output=True, text=True, check=True)
+    proc = subprocess.run(command, capture_output=True, text=True)
+    if proc.returncode:
+        sys.exit(f"failed: {' '.join(command)}\n{proc.stderr}")
     wall = time.perf_counter() - began
     frames, seconds = re.search(r"(\d+) frames in ([\d.]+) s", proc.stderr).groups()  # type: ignore[union-attr]
     ready = re.search(r"ready in ([\d.]+) s; \d+ input\(s\) in ([\d.]+) s", proc.stderr)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,6 +22,7 @@ from gstreamed.errors import GstreamedError
 from gstreamed.params import ParamSet, param
 
 INSTALL_HINT = "Ray is not installed; install it with: pip install 'gstreamed[ray]'"
+ADDRESS = re.compile(r"(ray://)?[\w.\-\[\]:]+:\d+")  # HOST:PORT, ray://HOST:PORT
 CONNECT_TIMEOUT_S = 10.0  # to reach a cluster's address before handing it to Ray
 LOCAL_OBJECT_STORE_BYTES = 256 * 1024**2  # results are small; the store needs little room
 
@@ -51,6 +53,11 @@ def import_ray() -> ModuleType:
 def connect(address: str, params: ClusterParams) -> Iterator[ModuleType]:
     """Start a local cluster sized for ``params`` (``"local"``) or join ``address``; a local
     cluster is shut down (and a joined one left) at the end."""
+    if address not in ("local", "auto") and not ADDRESS.fullmatch(address):
+        raise GstreamedError(
+            f"{address!r} is not a Ray cluster address: give local, auto, HOST:PORT or "
+            "ray://HOST:PORT (inputs go before a bare --ray)"
+        )
     ray = import_ray()
     if ray.is_initialized():
         yield ray
@@ -60,7 +67,8 @@ def connect(address: str, params: ClusterParams) -> Iterator[ModuleType]:
         "log_to_driver": False,
         "logging_level": logging.ERROR,
     }
-    if address == "local":
+    if address == "local":  # always a new cluster, never one found on this machine
+        options["address"] = "local"
         options["num_cpus"] = max(1, math.ceil(params.workers * params.worker_cpus))
         options["num_gpus"] = math.ceil(params.workers * params.worker_gpus)
         options["object_store_memory"] = LOCAL_OBJECT_STORE_BYTES

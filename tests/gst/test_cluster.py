@@ -36,7 +36,13 @@ LONG_FRAMES = 900  # long enough to kill a worker in the middle of it
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[None]:
     """A local Ray cluster of 2 CPUs in this process, for the module's API tests."""
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
+    ray.init(
+        address="local",
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        logging_level=logging.ERROR,
+    )
     yield
     ray.shutdown()
 
@@ -315,4 +321,5 @@ def test_cluster_options_are_checked_before_anything_starts(
     user_error(cli(*base, "--workers", "0"), "--workers", ">= 1")
     user_error(cli(*base, "--live"), "--live", "--ray")
     user_error(cli(*base[:-1], "--ray", "127.0.0.1:1"), "cannot reach the Ray cluster")
+    user_error(cli(*base[:-1], "--ray", short_clips[1]), "not a Ray cluster address")
     assert not (tmp_path / "x.mkv").exists()
