@@ -81,6 +81,11 @@ def main() -> None:
             ("one process", clips, []),
             ("--ray, 1 worker", clips, ["--ray", "--workers", "1"]),
             ("--ray, 2 workers", clips, ["--ray", "--workers", "2"]),
+            (
+                "--ray, 4 workers x 0.5 CPU",
+                clips,
+                ["--ray", "--workers", "4", "--worker-cpus", "0.5"],
+            ),
             ("overhead: one process", tiny, []),
             ("overhead: --ray, 2 workers", tiny, ["--ray", "--workers", "2"]),
         ]

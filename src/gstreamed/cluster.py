@@ -77,6 +77,9 @@ def connect(address: str, params: ClusterParams) -> Iterator[ModuleType]:
         options["address"] = address
     try:
         ray.init(**options)
+    except KeyboardInterrupt:  # Ctrl-C while it starts: leave no cluster behind
+        ray.shutdown()
+        raise
     except (ConnectionError, ValueError, RuntimeError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         message = f"cannot start or reach the Ray cluster {address!r}: {first}"
