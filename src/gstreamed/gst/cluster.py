@@ -43,7 +43,7 @@ from gstreamed.track import Tracker
 if TYPE_CHECKING:
     from types import ModuleType
 
-REPORT_EVERY_S = 0.5  # how often a worker reports its frames (and learns of a stop)
+REPORT_EVERY_S = 1.0  # how often a worker reports its frames (and learns of a stop)
 WAIT_S = 0.25  # the driver's longest wait for a task before it checks signals and progress
 
 
@@ -226,6 +226,10 @@ class _TotalLine(ProgressPrinter):
         unknown = self.count - len(known)
         self.all.total = round(sum(known) * (1 + unknown / len(known))) if known else None
 
+    def due(self) -> bool:
+        """Whether `tick` would print now (so the board is asked only then)."""
+        return self.enabled and time.perf_counter() - self._last >= self.every
+
     def lines(self) -> list[str]:
         p = self.all
         elapsed = time.perf_counter() - self.began
@@ -353,8 +357,11 @@ def _drive(
                 batch_sizes.update(outcome.batch_sizes)
                 outcome.result.timings = timings
                 results[stage.index] = outcome.result
-            printer.update(ray.get(board.snapshot.remote()), sum(r is not None for r in results))
-            printer.tick()
+            if printer.due():
+                printer.update(
+                    ray.get(board.snapshot.remote()), sum(r is not None for r in results)
+                )
+                printer.tick()
         printer.update(ray.get(board.snapshot.remote()), sum(r is not None for r in results))
         printer.finish()
     for stage in staged:
