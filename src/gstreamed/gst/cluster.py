@@ -362,8 +362,9 @@ def _drive(
                     ray.get(board.snapshot.remote()), sum(r is not None for r in results)
                 )
                 printer.tick()
-        printer.update(ray.get(board.snapshot.remote()), sum(r is not None for r in results))
-        printer.finish()
+        if printer.enabled:
+            printer.update(ray.get(board.snapshot.remote()), sum(r is not None for r in results))
+            printer.finish()
     for stage in staged:
         result = results[stage.index] or InputResult(stage.item.label, 0, 0.0, interrupted=True)
         results[stage.index] = _finish(stage, result, json_final)
