@@ -154,13 +154,20 @@ def _stage(index: int, item: Input, force: bool) -> _Staged:
         pending[file.path] = file
         return file.path
 
-    json_part = PendingFile(outputs.json) if outputs.json is not None else None
-    staged_outputs = dataclasses.replace(
-        outputs,
-        media=temporary(outputs.media),
-        mot=temporary(outputs.mot),
-        json=json_part.path if json_part is not None else None,
-    )
+    json_part = None
+    try:
+        json_part = PendingFile(outputs.json) if outputs.json is not None else None
+        staged_outputs = dataclasses.replace(
+            outputs,
+            media=temporary(outputs.media),
+            mot=temporary(outputs.mot),
+            json=json_part.path if json_part is not None else None,
+        )
+    except GstreamedError:
+        for file in [*pending.values(), json_part]:
+            if file is not None:
+                file.discard()
+        raise
     return _Staged(index, dataclasses.replace(item, outputs=staged_outputs), pending, json_part)
 
 
@@ -258,14 +265,14 @@ def run_on_cluster(
     items = list(inputs)
     results: list[InputResult | None] = [None] * len(items)
     staged: list[_Staged] = []
-    for index, item in enumerate(items):
-        if item.error is not None or item.source is None or item.outputs is None:
-            results[index] = InputResult(item.label, 0, 0.0, error=item.error)
-        else:
-            staged.append(_stage(index, item, force))
     json_final = next((i.outputs.json for i in items if i.outputs and i.outputs.json), None)
     started = time.perf_counter()
     try:
+        for index, item in enumerate(items):
+            if item.error is not None or item.source is None or item.outputs is None:
+                results[index] = InputResult(item.label, 0, 0.0, error=item.error)
+            else:
+                staged.append(_stage(index, item, force))
         with connect(address, params) as ray:
             startup = time.perf_counter() - started
             nodes = sum(1 for node in ray.nodes() if node.get("Alive"))
