@@ -1,7 +1,8 @@
 """``gstreamed [run] INPUT...``: detect and track objects in videos, images, streams, cameras.
 
 Several inputs (files, URIs, cameras, folders, glob patterns) run concurrently in one process
-with one shared, batched model; each keeps its own tracker and outputs.
+with one shared, batched model; each keeps its own tracker and outputs. With ``--ray`` they are
+spread over the worker processes of a Ray cluster instead (`gstreamed.gst.cluster`).
 """
 
 from __future__ import annotations
