@@ -57,7 +57,7 @@ def process_files(
     ``"ray://HOST:PORT"`` joins one; a process already connected with ``ray.init`` uses its
     connection. Each worker loads ``model`` itself (so no ``detector``); ``cluster`` holds
     the `gstreamed.cluster.ClusterParams` (``workers``, ``worker_cpus``, ``worker_gpus``,
-    ``retries``).
+    ``worker_retries``).
     """
     from gstreamed.cluster import ClusterParams
     from gstreamed.gst.cluster import run_on_cluster

@@ -36,7 +36,9 @@ class ClusterParams(ParamSet):
     workers: int = param(2, "worker processes, each playing one input at a time", minimum=1)
     worker_cpus: float = param(1.0, "CPUs each worker holds", minimum=0.0)
     worker_gpus: float = param(0.0, "GPUs each worker holds (fractions share one)", minimum=0.0)
-    retries: int = param(3, "times an input is retried when its worker process dies", minimum=0)
+    worker_retries: int = param(
+        3, "times an input is retried when its worker process dies", minimum=0
+    )
 
 
 def import_ray() -> ModuleType:

@@ -74,7 +74,7 @@ def option_error(error: ParamError) -> str:
 
 
 def add_cluster_options(parser: argparse.ArgumentParser) -> None:
-    """--ray [ADDRESS], --workers, --worker-cpus, --worker-gpus, --retries."""
+    """--ray [ADDRESS], --workers, --worker-cpus, --worker-gpus, --worker-retries."""
     group = parser.add_argument_group("ray (spread the inputs over a Ray cluster)")
     group.add_argument(
         "--ray",

@@ -8,7 +8,7 @@ Each task plays its input with `Runner` in a worker process, which loads the mod
 
 Outputs are written under temporary names (`gstreamed.outfile.PendingFile`) made by the
 driver and renamed by it once the input is finalised: a task whose worker process dies is
-retried (up to ``retries`` times) and writes them again, and nothing half-written appears
+retried (up to ``worker_retries`` times) and writes them again, and nothing half-written appears
 under a final name. The JSON Lines file of the run is assembled from per-input parts at the
 end. Paths must mean the same on every node (shared storage). An input that fails for its own
 reasons (a corrupt file) fails once and does not stop the others. SIGINT, SIGTERM or SIGHUP
@@ -307,7 +307,7 @@ def _drive(
     task = ray.remote(play_input).options(
         num_cpus=params.worker_cpus,
         num_gpus=params.worker_gpus,
-        max_retries=params.retries,
+        max_retries=params.worker_retries,
         retry_exceptions=False,
     )
     run_key = f"{os.getpid()}-{time.time_ns()}"
@@ -356,7 +356,7 @@ def _drive(
                     results[stage.index] = (
                         InputResult(stage.item.label, 0, 0.0, interrupted=True)
                         if stop is not None
-                        else _failure(stage.item, exc, params.retries)
+                        else _failure(stage.item, exc, params.worker_retries)
                     )
                     continue
                 for name, samples in outcome.timings.samples.items():
