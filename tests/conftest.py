@@ -14,11 +14,7 @@ from pathlib import Path
 
 import media
 import pytest
-from models import constant_yolo
-
-# Boxes in network-input pixels of the 64x64 models: (cx, cy, w, h, class, score).
-CAR = (32.0, 32.0, 20.0, 16.0, 1, 0.9)  # input box x 22..42, y 24..40
-PERSON = (16.0, 16.0, 8.0, 8.0, 0, 0.8)  # input box x 12..20, y 12..20
+from models import CAR, PERSON, constant_yolo
 
 
 @pytest.fixture(scope="session")

@@ -16,6 +16,10 @@ from onnx import TensorProto, helper, numpy_helper
 
 NAMES3 = ("person", "car", "dog")
 
+# Boxes in network-input pixels of the 64x64 models: (cx, cy, w, h, class, score).
+CAR = (32.0, 32.0, 20.0, 16.0, 1, 0.9)  # input box x 22..42, y 24..40
+PERSON = (16.0, 16.0, 8.0, 8.0, 0, 0.8)  # input box x 12..20, y 12..20
+
 
 def yolo_v8_output(
     boxes: Sequence[tuple[float, float, float, float, int, float]], num_classes: int, anchors: int

@@ -16,8 +16,7 @@ from pathlib import Path
 
 import media
 import pytest
-from conftest import CAR, PERSON
-from models import brightness_yolo
+from models import CAR, PERSON, brightness_yolo
 
 from gstreamed.detect.batching import SharedDetector, acquire, release
 from gstreamed.detect.detector import load_detector
@@ -265,3 +264,21 @@ def test_elements_naming_one_model_instance_batch_together(moving_batch_model: P
         pipeline.set_state(Gst.State.NULL)
         release("wall")
     assert shared.batch_sizes == {2: 12}
+
+
+def test_detect_every_k_frames_and_track_between(
+    cli: CliRunner, streams: dict[str, Path], model: Path, tmp_path: Path
+) -> None:
+    results = tmp_path / "every3.jsonl"
+    source = streams["white"]  # 12 frames: the detector runs on frames 0, 3, 6 and 9
+    proc = cli(source, "--model", model, "--detect-every", "3", "--json", results, "--no-output")
+    assert proc.returncode == 0, proc.stderr
+    assert _batch_counts(proc.stderr) == {1: 4}
+    records = [json.loads(line) for line in results.read_text().splitlines()]
+    assert [r["frame"] for r in records] == list(range(12))
+    ids = set()
+    for record in records[1:]:  # boxes on every frame, the predicted ones included
+        tracked = [d for d in record["detections"] if d["track_id"] is not None]
+        assert len(tracked) == 2, record
+        ids |= {d["track_id"] for d in tracked}
+    assert len(ids) == 2  # the same two tracks throughout
