@@ -26,8 +26,60 @@ def frame(
 
 
 def run(tracker, frames: list[Detections]) -> list[Detections]:
-    """Feed every frame to the tracker; the outputs in order."""
-    return [tracker.update(f) for f in frames]
+    """Feed every frame to the tracker; the tracked rows of its outputs, in order."""
+    return [tracked(tracker.update(f)) for f in frames]
+
+
+def tracked(detections: Detections) -> Detections:
+    """The rows that carry a track id."""
+    return detections[detections.track_id >= 0]
+
+
+def crossing(
+    frames: int = 40, speed: float = 10.0
+) -> tuple[list[Detections], list[dict[int, list[float]]]]:
+    """Two people walking towards each other at ``speed`` px/frame, overlapping heavily
+    while they pass."""
+    dets, gt = [], []
+    for t in range(frames):
+        a, b = box(10 + speed * t, 100), box(410 - speed * t, 120)
+        dets.append(frame([a, b], [0.9, 0.8], [0, 1]))
+        gt.append({1: a, 2: b})
+    return dets, gt
+
+
+def with_gap(
+    first: int, last: int, frames: int = 50, conf: float | None = None
+) -> tuple[list[Detections], list[dict[int, list[float]]]]:
+    """One object moving right; frames first..last have no detection (or one at ``conf``)."""
+    dets, gt = [], []
+    for t in range(frames):
+        b = box(10 + 5 * t, 50 + 2 * t)
+        gt.append({1: b})
+        if first <= t <= last:
+            dets.append(frame([b], conf) if conf is not None else frame([]))
+        else:
+            dets.append(frame([b]))
+    return dets, gt
+
+
+def occlusion(
+    frames: int = 60, hidden: tuple[int, int] = (30, 50), hidden_conf: float | None = 0.3
+) -> tuple[list[Detections], list[dict[int, list[float]]]]:
+    """A person walks behind a standing one; while hidden the detector sees it at
+    ``hidden_conf`` (None: not at all)."""
+    dets, gt = [], []
+    for t in range(frames):
+        front, back = box(300, 100, 60, 150), box(100 + 5 * t, 110, 50, 130)
+        gt.append({1: front, 2: back})
+        if hidden[0] <= t <= hidden[1]:
+            if hidden_conf is None:
+                dets.append(frame([front], [0.9]))
+            else:
+                dets.append(frame([front, back], [0.9, hidden_conf]))
+        else:
+            dets.append(frame([front, back], [0.9, 0.85]))
+    return dets, gt
 
 
 def ids_per_object(

@@ -19,7 +19,9 @@ class TrackElement(RgbFilter):
     """Assigns track ids to the ROI metas of each frame with a multi-object tracker.
 
     Properties: ``tracker`` and every tracker's parameter table (``sort-max-age``, ...).
-    Each element instance owns its tracker, so two streams never share track ids.
+    Each element instance owns its tracker, so two streams never share track ids. Every
+    detection stays (untracked ones with track id -1); on frames the detector skipped
+    (`gstreamed.gst.skipped`) the metas are the tracks' predicted boxes.
     """
 
     __gstmetadata__ = (
@@ -76,9 +78,14 @@ class TrackElement(RgbFilter):
         return super().do_set_caps(incaps, outcaps)
 
     def transform(self, buffer: Gst.Buffer) -> Gst.FlowReturn:
+        from gstreamed.gst.skipped import is_skipped  # lazily: see skipped.py
+
         assert self.tracker is not None
         start = time.perf_counter()
-        tracked = self.tracker.update(meta.read(buffer))
+        if is_skipped(buffer):  # no detections: the tracks' predicted boxes
+            tracked = self.tracker.predict()
+        else:
+            tracked = self.tracker.update(meta.read(buffer))
         self._frames += 1
         meta.remove(buffer)
         meta.attach(buffer, tracked)
