@@ -193,6 +193,34 @@ def test_json_lines_boxes_tracks_and_mot(
     assert [float(v) for v in car[0][2:6]] == pytest.approx([110, 80, 100, 80], abs=0.01)
 
 
+def test_detect_every_third_frame_tracks_every_frame(
+    model: Path, cli: CliRunner, tmp_path: Path
+) -> None:
+    source = media.make_video(tmp_path / "clip.mp4", 320, 240, frames=8)
+    jsonl, mot = tmp_path / "dets.jsonl", tmp_path / "tracks.txt"
+    proc = cli(
+        source,
+        "--model",
+        model,
+        "--detect-every",
+        "3",
+        "--json",
+        jsonl,
+        "--mot",
+        mot,
+        "--no-output",
+        "--no-progress",
+    )
+    assert proc.returncode == 0, proc.stderr
+    records = _records(jsonl)
+    assert len(records) == 8
+    for record in records:  # frames 1, 2, 4, 5, 7 are the tracks' predictions
+        ids = {d["class_name"]: d["track_id"] for d in record["detections"]}
+        assert ids == {"person": 1, "car": 2} or ids == {"person": 2, "car": 1}
+    frames = [int(line.split(",")[0]) for line in mot.read_text().splitlines()]
+    assert sorted(set(frames)) == list(range(1, 9))
+
+
 def test_json_without_tracking(model: Path, cli: CliRunner, tmp_path: Path) -> None:
     source = media.make_video(tmp_path / "portrait.webm", 240, 320, frames=3)
     jsonl = tmp_path / "dets.jsonl"

@@ -122,9 +122,7 @@ def test_class_is_the_latest_detection_class(cls: type) -> None:
 def test_two_frames_in_three_skipped_keep_ids(cls: type) -> None:
     dets, gt = crossing(100, speed=4.0)
     tracker = cls()
-    outputs = [
-        tracker.update(d) if t % 3 == 0 else tracker.predict() for t, d in enumerate(dets)
-    ]
+    outputs = [tracker.update(d) if t % 3 == 0 else tracker.predict() for t, d in enumerate(dets)]
     seen = ids_per_object(gt, [o[o.track_id >= 0] for o in outputs])
     assert len(set(seen[1])) == 1 and len(set(seen[2])) == 1 and set(seen[1]) != set(seen[2])
     assert len(seen[1]) >= 90

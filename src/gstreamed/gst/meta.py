@@ -3,7 +3,9 @@
 Each detection becomes one ROI meta: ``roi_type`` = class name, ``id`` = row index on the
 buffer, x/y/w/h = the box in frame pixels (rounded), and a ``detection`` parameter structure
 with ``class_id`` (int), ``confidence`` (double), ``track_id`` (int, -1 = none) and the exact
-float box ``x1``/``y1``/``x2``/``y2`` (double), so other elements and applications can read them.
+float box ``x1``/``y1``/``x2``/``y2`` (double), so other elements and applications can read them;
+a tracked box that is the tracker's (Kalman-filtered) box also has the detector's box as
+``raw_x1``/``raw_y1``/``raw_x2``/``raw_y2``.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from gi.repository import GLib, GObject, Gst, GstVideo
 from gstreamed.detect.detections import Detections
 
 PARAM_NAME = "detection"
+BOX_KEYS = ("x1", "y1", "x2", "y2")
+RAW_KEYS = ("raw_x1", "raw_y1", "raw_x2", "raw_y2")
 
 
 @cache
@@ -45,8 +49,11 @@ def attach(buffer: Gst.Buffer, detections: Detections) -> None:
         param.set_value("class_id", int(detections.class_id[i]))
         param.set_value("confidence", float(detections.confidence[i]))
         param.set_value("track_id", int(detections.track_id[i]))
-        for key, value in zip(("x1", "y1", "x2", "y2"), (x1, y1, x2, y2), strict=True):
+        for key, value in zip(BOX_KEYS, (x1, y1, x2, y2), strict=True):
             param.set_value(key, value)
+        if detections.raw_xyxy is not None:
+            for key, value in zip(RAW_KEYS, detections.raw_xyxy[i].tolist(), strict=True):
+                param.set_value(key, value)
         meta.add_param(param)
 
 
@@ -144,11 +151,14 @@ def read(buffer: Gst.Buffer) -> Detections:
     confidence = np.ones(n, np.float32)
     class_id = np.zeros(n, np.int32)
     track_id = np.full(n, -1, np.int64)
+    raw_xyxy = np.full((n, 4), np.nan, np.float32)  # NaN: no raw box in the meta
     labels: dict[int, str] = {}
     for i, region in enumerate(found):
         param = region.param
         if param is not None and param.has_field("x1"):
-            xyxy[i] = [param.get_value(k) for k in ("x1", "y1", "x2", "y2")]
+            xyxy[i] = [param.get_value(k) for k in BOX_KEYS]
+            if param.has_field("raw_x1"):
+                raw_xyxy[i] = [param.get_value(k) for k in RAW_KEYS]
             class_id[i] = param.get_value("class_id")
             confidence[i] = param.get_value("confidence")
             track_id[i] = param.get_value("track_id")
@@ -157,7 +167,9 @@ def read(buffer: Gst.Buffer) -> Detections:
             class_id[i] = next((k for k, v in labels.items() if v == region.label), len(labels))
         labels[int(class_id[i])] = region.label
     names = [labels.get(k, str(k)) for k in range(max(labels, default=-1) + 1)]
-    return Detections(xyxy, confidence, class_id, track_id, names)
+    has_raw = ~np.isnan(raw_xyxy[:, 0])
+    raw = np.where(has_raw[:, None], raw_xyxy, xyxy) if has_raw.any() else None
+    return Detections(xyxy, confidence, class_id, track_id, names, raw)
 
 
 def remove(buffer: Gst.Buffer) -> None:

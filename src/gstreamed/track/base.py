@@ -92,4 +92,3 @@ class Tracker(ParamSet, ABC):
         order = np.argsort(ids)
         boxes = boxes[order]
         return Detections(boxes, score[order], class_id[order], ids[order], self._names, boxes)
-
