@@ -157,7 +157,7 @@ class ByteTracker(Tracker):
 
         starters = starters[scores[starters] >= self.new_track_thresh]
         if len(starters):
-            self._start(detections[starters], frame)
+            self._start(boxes[starters], detections, starters, frame)
             matched_det = np.concatenate([matched_det, starters])
             removed = np.concatenate([removed, np.zeros(len(starters), dtype=bool)])
 
@@ -212,10 +212,11 @@ class ByteTracker(Tracker):
         sub = iou[tracks[:, None], dets[None, :]]
         return 1.0 - (sub * scores[dets][None, :] if fuse else sub)
 
-    def _start(self, dets: Detections, frame: int) -> None:
-        """New tracks; only those born on the stream's first frame are reported at once."""
-        count = len(dets)
-        mean, cov = XyahKalman.initiate(XyahKalman.measure(dets.xyxy.astype(np.float64)))
+    def _start(self, det_boxes: np.ndarray, dets: Detections, rows: np.ndarray, frame: int) -> None:
+        """New tracks at rows ``rows`` of ``dets`` (boxes ``det_boxes``); only those born on
+        the stream's first frame are reported at once."""
+        count = len(rows)
+        mean, cov = XyahKalman.initiate(XyahKalman.measure(det_boxes))
         self._mean = np.concatenate([self._mean, mean])
         self._cov = np.concatenate([self._cov, cov])
         self._state = np.concatenate([self._state, np.full(count, TRACKED, np.int8)])
@@ -223,8 +224,8 @@ class ByteTracker(Tracker):
         self._last_frame = np.concatenate([self._last_frame, np.full(count, frame, np.int64)])
         self._start_frame = np.concatenate([self._start_frame, np.full(count, frame, np.int64)])
         self._ids = np.concatenate([self._ids, np.zeros(count, np.int64)])
-        self._score = np.concatenate([self._score, dets.confidence])
-        self._class = np.concatenate([self._class, dets.class_id])
+        self._score = np.concatenate([self._score, dets.confidence[rows]])
+        self._class = np.concatenate([self._class, dets.class_id[rows]])
 
     def _duplicates(self, alive: np.ndarray) -> np.ndarray:
         """Mask of the younger of each live tracked/lost pair that overlap almost entirely."""

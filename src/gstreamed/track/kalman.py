@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+DIAG4 = np.arange(4)
+
 
 def _transition(dim: int, moving: int) -> np.ndarray:
     """Constant-velocity transition: the first ``moving`` components gain their velocity."""
@@ -29,10 +31,18 @@ def _corners(cx: np.ndarray, cy: np.ndarray, w: np.ndarray, h: np.ndarray) -> np
 def _update(
     mean: np.ndarray, cov: np.ndarray, z: np.ndarray, meas_var: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Kalman update of tracks (rows of mean/cov) with measurements z [K,4], noise var [K,4]."""
+    """Kalman update of tracks (rows of mean/cov) with measurements z [K,4], noise var [K,4].
+
+    While the measured components are uncorrelated (every filter here keeps them so: each
+    one is coupled only with its own velocity), S is diagonal and the gain a division.
+    """
     s = cov[:, :4, :4].copy()
-    s[:, [0, 1, 2, 3], [0, 1, 2, 3]] += meas_var
-    gain = np.linalg.solve(s, cov[:, :4, :]).transpose(0, 2, 1)  # P H^T S^-1, S symmetric
+    s[:, DIAG4, DIAG4] += meas_var
+    variance = s[:, DIAG4, DIAG4]
+    if np.count_nonzero(s) == np.count_nonzero(variance):  # diagonal
+        gain = cov[:, :, :4] / variance[:, None, :]  # P H^T S^-1
+    else:
+        gain = np.linalg.solve(s, cov[:, :4, :]).transpose(0, 2, 1)  # S symmetric
     innovation = z - mean[:, :4]
     mean = mean + np.einsum("kij,kj->ki", gain, innovation)
     cov = cov - gain @ cov[:, :4, :]
