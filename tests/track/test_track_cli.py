@@ -113,6 +113,9 @@ def test_missing_and_malformed_inputs(tmp_path: Path) -> None:
     bad.write_text("1,-1,10,10,5,5,0.9\n2,-1,10,x,5,5,0.9\n")
     _one_line_error(cli("track", bad, "-o", tmp_path / "r.txt"), f"{bad}:2")
     _one_line_error(cli("track", tmp_path, "-o", tmp_path / "out"), "no sequences found")
+    far = tmp_path / "far.txt"
+    far.write_text("1,-1,10,10,5,5,0.9\n1000000000,-1,10,10,5,5,0.9\n")
+    _one_line_error(cli("track", far, "-o", tmp_path / "r.txt"), f"{far}:2: frame 1000000000")
     good = tmp_path / "good.txt"
     write_results(good, [])
     _one_line_error(cli("track", good, "-o", tmp_path / "r.txt", "--sort-max-age", "-1"), "max_age")
