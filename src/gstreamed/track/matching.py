@@ -22,6 +22,27 @@ def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.where(union > 0, inter / union, 0.0)
 
 
+def associate(
+    iou: np.ndarray, threshold: float, bonus: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """abewley/sort's association of detections (rows) to tracks (columns) -> (rows, cols).
+
+    Pairs need IoU >= ``threshold``; when each detection and track has at most one pair
+    above it those are the matches, else the assignment maximising IoU (+ ``bonus``, e.g.
+    OC-SORT's direction consistency) is taken.
+    """
+    if iou.size == 0:
+        empty = np.zeros(0, dtype=np.intp)
+        return empty, empty
+    above = iou > threshold
+    if above.sum(1).max() == 1 and above.sum(0).max() == 1:
+        rows, cols = np.nonzero(above)
+    else:
+        rows, cols = linear_sum_assignment(iou if bonus is None else iou + bonus, maximize=True)
+    keep = iou[rows, cols] >= threshold
+    return rows[keep], cols[keep]
+
+
 def assign_below(cost: np.ndarray, limit: float) -> tuple[np.ndarray, np.ndarray]:
     """Min-cost matching where a pair is allowed only if its cost is below ``limit``.
 

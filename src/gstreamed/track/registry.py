@@ -7,9 +7,14 @@ from typing import Any
 from gstreamed.errors import GstreamedError
 from gstreamed.track.base import Tracker
 from gstreamed.track.bytetrack import ByteTracker
+from gstreamed.track.ocsort import OcSortTracker
 from gstreamed.track.sort import SortTracker
 
-TRACKERS: dict[str, type[Tracker]] = {"sort": SortTracker, "bytetrack": ByteTracker}
+TRACKERS: dict[str, type[Tracker]] = {
+    "sort": SortTracker,
+    "bytetrack": ByteTracker,
+    "ocsort": OcSortTracker,
+}
 DEFAULT_TRACKER = "sort"
 
 

@@ -6,27 +6,12 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from gstreamed.detect.detections import Detections
 from gstreamed.params import param
 from gstreamed.track.base import Tracker
 from gstreamed.track.kalman import SortKalman
-from gstreamed.track.matching import iou_matrix, valid_boxes
-
-
-def _associate(iou: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
-    """abewley/sort's association of detections (rows) to tracks (columns) -> (rows, cols)."""
-    if iou.size == 0:
-        empty = np.zeros(0, dtype=np.intp)
-        return empty, empty
-    above = iou > threshold
-    if above.sum(1).max() == 1 and above.sum(0).max() == 1:
-        rows, cols = np.nonzero(above)
-    else:
-        rows, cols = linear_sum_assignment(iou, maximize=True)
-    keep = iou[rows, cols] >= threshold
-    return rows[keep], cols[keep]
+from gstreamed.track.matching import associate, iou_matrix, valid_boxes
 
 
 @dataclass(eq=False)
@@ -68,7 +53,7 @@ class SortTracker(Tracker):
 
         det_rows = np.flatnonzero(valid_boxes(detections.xyxy))
         det_boxes = detections.xyxy[det_rows].astype(np.float64)
-        rows, cols = _associate(iou_matrix(det_boxes, track_boxes), self.iou_threshold)
+        rows, cols = associate(iou_matrix(det_boxes, track_boxes), self.iou_threshold)
 
         matched_det = np.full(len(self._ids), -1, dtype=np.int64)
         if len(cols):
