@@ -48,9 +48,17 @@ class Tracker(ParamSet, ABC):
         """
         return None
 
+    @property
+    def uses_frames(self) -> bool:
+        """Whether ``update`` uses the frame's pixels when given them (camera motion)."""
+        return False
+
     @abstractmethod
-    def update(self, detections: Detections) -> Detections:
-        """Track one frame; returns every row of ``detections``, tracked ones with ids."""
+    def update(self, detections: Detections, frame: np.ndarray | None = None) -> Detections:
+        """Track one frame; returns every row of ``detections``, tracked ones with ids.
+
+        ``frame`` (HxWx3 RGB, optional) is the image, for trackers that `uses_frames`.
+        """
 
     @abstractmethod
     def predict(self) -> Detections:

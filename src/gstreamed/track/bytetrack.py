@@ -10,7 +10,7 @@ import numpy as np
 from gstreamed.detect.detections import Detections
 from gstreamed.params import param
 from gstreamed.track.base import Tracker
-from gstreamed.track.kalman import XyahKalman
+from gstreamed.track.kalman import XyahKalman, XywhKalman
 from gstreamed.track.matching import assign_below, iou_matrix, valid_boxes
 
 TRACKED, LOST = 1, 2
@@ -29,6 +29,7 @@ class ByteTracker(Tracker):
 
     OWNER: ClassVar[str] = "bytetrack"
     PREFIX: ClassVar[str] = "bytetrack-"
+    KALMAN: ClassVar[type[XyahKalman] | type[XywhKalman]] = XyahKalman
 
     track_thresh: float = param(
         0.5,
@@ -87,10 +88,10 @@ class ByteTracker(Tracker):
         self._score = np.zeros(0, dtype=np.float32)  # last matched detection's
         self._class = np.zeros(0, dtype=np.int32)
 
-    def update(self, detections: Detections) -> Detections:
+    def update(self, detections: Detections, frame: np.ndarray | None = None) -> Detections:
         """Track one frame; returns every row, those of active tracks with their ids."""
         self._frame += 1
-        frame = self._frame
+        now = self._frame
         scores = detections.confidence.astype(np.float64)
         usable = valid_boxes(detections.xyxy)
         high = np.flatnonzero(usable & (scores >= self.track_thresh))
@@ -100,8 +101,10 @@ class ByteTracker(Tracker):
         state, activated = self._state, self._activated
         was_lost = state == LOST
         pool = self._advance()
+        if frame is not None:
+            self._compensate(frame)
         unconfirmed = np.flatnonzero((state == TRACKED) & ~activated)
-        iou = iou_matrix(XyahKalman.boxes(self._mean), boxes)  # every track x every detection
+        iou = iou_matrix(self.KALMAN.boxes(self._mean), boxes)  # every track x every detection
 
         match_track: list[np.ndarray] = []
         match_det: list[np.ndarray] = []
@@ -141,23 +144,23 @@ class ByteTracker(Tracker):
         dets = np.concatenate(match_det)
         matched_det = np.full(len(state), -1, dtype=np.int64)
         if len(tracks):
-            mean, cov = XyahKalman.update(
-                self._mean[tracks], self._cov[tracks], XyahKalman.measure(boxes[dets])
+            mean, cov = self.KALMAN.update(
+                self._mean[tracks], self._cov[tracks], self.KALMAN.measure(boxes[dets])
             )
             self._mean[tracks], self._cov[tracks] = mean, cov
             state[tracks] = TRACKED
             activated[tracks] = True
-            self._last_frame[tracks] = frame
+            self._last_frame[tracks] = now
             matched_det[tracks] = dets
             self._score[tracks] = detections.confidence[dets]
             self._class[tracks] = detections.class_id[dets]
 
         # Lost tracks (from before this frame) past their buffer are dropped.
-        removed |= was_lost & (state == LOST) & (frame - self._last_frame > self.max_time_lost)
+        removed |= was_lost & (state == LOST) & (now - self._last_frame > self.max_time_lost)
 
         starters = starters[scores[starters] >= self.new_track_thresh]
         if len(starters):
-            self._start(boxes[starters], detections, starters, frame)
+            self._start(boxes[starters], detections, starters, now)
             matched_det = np.concatenate([matched_det, starters])
             removed = np.concatenate([removed, np.zeros(len(starters), dtype=bool)])
 
@@ -174,31 +177,34 @@ class ByteTracker(Tracker):
             self._ids[unnamed] = np.arange(self._next_id, self._next_id + count)
             self._next_id += count
         out_rows, out_ids = matched_det[report], self._ids[report]
-        return self._result(detections, out_rows, out_ids, XyahKalman.boxes(self._mean[report]))
+        return self._result(detections, out_rows, out_ids, self.KALMAN.boxes(self._mean[report]))
 
     def predict(self) -> Detections:
         """Move the active and lost tracks one frame; returns the active ones' boxes."""
         self._advance()
         shown = self._reported()
         return self._predicted(
-            XyahKalman.boxes(self._mean[shown]),
+            self.KALMAN.boxes(self._mean[shown]),
             self._ids[shown],
             self._score[shown],
             self._class[shown],
         )
 
     def _advance(self) -> np.ndarray:
-        """Kalman-predict the confirmed and lost tracks (lost ones with no height velocity,
-        as the original); returns their indices, confirmed first."""
+        """Kalman-predict the confirmed and lost tracks (lost ones without size velocity,
+        as the originals); returns their indices, confirmed first."""
         lost = self._state == LOST
         pool = np.concatenate(
             [np.flatnonzero((self._state == TRACKED) & self._activated), np.flatnonzero(lost)]
         )
         if len(pool):
             mean = self._mean[pool]
-            mean[lost[pool], 7] = 0.0
-            self._mean[pool], self._cov[pool] = XyahKalman.predict(mean, self._cov[pool])
+            mean[np.flatnonzero(lost[pool])[:, None], list(self.KALMAN.LOST_STILL)] = 0.0
+            self._mean[pool], self._cov[pool] = self.KALMAN.predict(mean, self._cov[pool])
         return pool
+
+    def _compensate(self, frame: np.ndarray) -> None:
+        """Camera-motion compensation of every track before the association (BoT-SORT)."""
 
     def _reported(self) -> np.ndarray:
         """Mask of the active (tracked and activated) tracks."""
@@ -216,7 +222,7 @@ class ByteTracker(Tracker):
         """New tracks at rows ``rows`` of ``dets`` (boxes ``det_boxes``); only those born on
         the stream's first frame are reported at once."""
         count = len(rows)
-        mean, cov = XyahKalman.initiate(XyahKalman.measure(det_boxes))
+        mean, cov = self.KALMAN.initiate(self.KALMAN.measure(det_boxes))
         self._mean = np.concatenate([self._mean, mean])
         self._cov = np.concatenate([self._cov, cov])
         self._state = np.concatenate([self._state, np.full(count, TRACKED, np.int8)])
@@ -234,7 +240,7 @@ class ByteTracker(Tracker):
         lost = np.flatnonzero(alive & (self._state == LOST))
         if not len(tracked) or not len(lost):
             return dup
-        boxes = XyahKalman.boxes(self._mean)
+        boxes = self.KALMAN.boxes(self._mean)
         p, q = np.nonzero(iou_matrix(boxes[tracked], boxes[lost]) > DUPLICATE_IOU)
         if len(p):
             p, q = tracked[p], lost[q]

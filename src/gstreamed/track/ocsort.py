@@ -99,8 +99,9 @@ class OcSortTracker(Tracker):
         self._score = np.zeros(0, np.float32)
         self._class = np.zeros(0, np.int32)
 
-    def update(self, detections: Detections) -> Detections:
-        """Track one frame; returns every row, those of reported tracks with their ids."""
+    def update(self, detections: Detections, frame: np.ndarray | None = None) -> Detections:
+        """Track one frame; returns every row, those of reported tracks with their ids
+        (``frame`` is not used)."""
         self._frame += 1
         track_boxes = self._advance()
         self._streak[self._since_update > 0] = 0

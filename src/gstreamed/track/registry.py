@@ -6,6 +6,7 @@ from typing import Any
 
 from gstreamed.errors import GstreamedError
 from gstreamed.track.base import Tracker
+from gstreamed.track.botsort import BotSortTracker
 from gstreamed.track.bytetrack import ByteTracker
 from gstreamed.track.ocsort import OcSortTracker
 from gstreamed.track.sort import SortTracker
@@ -14,6 +15,7 @@ TRACKERS: dict[str, type[Tracker]] = {
     "sort": SortTracker,
     "bytetrack": ByteTracker,
     "ocsort": OcSortTracker,
+    "botsort": BotSortTracker,
 }
 DEFAULT_TRACKER = "sort"
 
