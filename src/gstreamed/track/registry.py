@@ -17,7 +17,7 @@ TRACKERS: dict[str, type[Tracker]] = {
     "ocsort": OcSortTracker,
     "botsort": BotSortTracker,
 }
-DEFAULT_TRACKER = "sort"
+DEFAULT_TRACKER = "botsort"
 
 
 def create_tracker(name: str, stream_rate: float | None = None, **params: Any) -> Tracker:

@@ -27,8 +27,8 @@ class TrackElement(RgbFilter):
     __gstmetadata__ = (
         "gstreamed tracker",
         "Filter/Analyzer/Video",
-        "Tracks GstVideoRegionOfInterestMeta boxes across frames (SORT, "
-        "ByteTrack) and sets their track ids",
+        "Tracks GstVideoRegionOfInterestMeta boxes across frames (SORT, ByteTrack, "
+        "OC-SORT, BoT-SORT) and sets their track ids",
         AUTHOR,
     )
     __gproperties__: ClassVar[dict[str, tuple[Any, ...]]] = {
@@ -84,6 +84,9 @@ class TrackElement(RgbFilter):
         start = time.perf_counter()
         if is_skipped(buffer):  # no detections: the tracks' predicted boxes
             tracked = self.tracker.predict()
+        elif self.tracker.uses_frames:  # camera-motion compensation looks at the pixels
+            with buffer.map(Gst.MapFlags.READ) as info:
+                tracked = self.tracker.update(meta.read(buffer), self.frame_array(info))
         else:
             tracked = self.tracker.update(meta.read(buffer))
         self._frames += 1
