@@ -101,3 +101,25 @@ def ids_per_object(
 def switches(gt: list[dict[int, list[float]]], outputs: list[Detections]) -> int:
     """Id switches: consecutive matches of one object that carry different track ids."""
     return sum(int(np.count_nonzero(np.diff(ids))) for ids in ids_per_object(gt, outputs).values())
+
+
+def texture(height: int, width: int, seed: int = 0) -> np.ndarray:
+    """A smooth random grey texture (uint8 HxWx3), with corners to track."""
+    rng = np.random.default_rng(seed)
+    coarse = rng.integers(0, 256, (height // 8 + 1, width // 8 + 1), dtype=np.uint8)
+    grey = np.kron(coarse, np.ones((8, 8), np.uint8))[:height, :width]
+    return np.repeat(grey[:, :, None], 3, axis=2)
+
+
+def camera_jump(
+    frames: int = 20, jump_at: int = 10, jump: int = 30
+) -> tuple[list[Detections], list[np.ndarray]]:
+    """Two people standing still while the camera pans ``jump`` px right in one frame:
+    the scene (a texture) and the people move ``jump`` px left in the image."""
+    scene = texture(240 + 64, 320 + 128, seed=5)
+    dets, images = [], []
+    for t in range(frames):
+        shift = jump if t >= jump_at else 0
+        images.append(np.ascontiguousarray(scene[32:272, 64 + shift : 384 + shift]))
+        dets.append(frame([box(100 - shift, 60), box(220 - shift, 80)]))
+    return dets, images
