@@ -39,9 +39,11 @@ def _frames(images: Path, count: int) -> Iterator[np.ndarray | None]:
         return
     for number in range(1, count + 1):
         path = images / f"{number:06d}.jpg"
+        if not path.is_file():
+            raise GstreamedError(f"{path}: missing (every frame needs an image in {images})")
         image = cv2.imread(str(path), cv2.IMREAD_COLOR)
         if image is None:
-            raise GstreamedError(f"{path}: missing or not an image (frames are in {images})")
+            raise GstreamedError(f"{path}: not an image")
         yield cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
