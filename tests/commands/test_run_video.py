@@ -231,6 +231,35 @@ def test_detect_every_third_frame_tracks_every_frame(
     assert sorted(set(frames)) == list(range(1, 9))
 
 
+@pytest.mark.parametrize(
+    "tracker, seen",
+    [
+        # ByteTrack's low-score pass: the detector runs down to 0.1; the person (0.8, under
+        # --conf) is tracked, so it is reported, with its id
+        (["--tracker", "bytetrack"], {"car": True, "person": True}),
+        # ...but an untracked detection under --conf is not reported
+        (
+            ["--tracker", "bytetrack", "--bytetrack-new-track-thresh", "0.95"],
+            {"car": False},
+        ),
+        (["--tracker", "sort"], {"car": True}),  # SORT uses what --conf lets through
+    ],
+)
+def test_low_score_detections_reach_the_tracker(
+    model: Path, cli: CliRunner, tmp_path: Path, tracker: list[str], seen: dict[str, bool]
+) -> None:
+    source = media.make_video(tmp_path / "clip.mp4", 320, 240, frames=4)
+    jsonl = tmp_path / "dets.jsonl"
+    proc = cli(
+        source, "--model", model, "--conf", "0.85", *tracker, "--json", jsonl,
+        "--no-output", "--no-progress",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    for record in _records(jsonl):
+        found = {d["class_name"]: d["track_id"] is not None for d in record["detections"]}
+        assert found == seen
+
+
 def test_json_without_tracking(model: Path, cli: CliRunner, tmp_path: Path) -> None:
     source = media.make_video(tmp_path / "portrait.webm", 240, 320, frames=3)
     jsonl = tmp_path / "dets.jsonl"

@@ -44,7 +44,7 @@ class Tracker(ParamSet, ABC):
         """The lowest detection score this tracker uses (None: whatever it is given).
 
         A detector feeding it should detect down to this score; the untracked rows below the
-        detector's usual threshold are then the caller's to drop.
+        detector's usual threshold are then the caller's to drop (`drop_untracked_below`).
         """
         return None
 
@@ -100,3 +100,9 @@ class Tracker(ParamSet, ABC):
         order = np.argsort(ids)
         boxes = boxes[order]
         return Detections(boxes, score[order], class_id[order], ids[order], self._names, boxes)
+
+
+def drop_untracked_below(detections: Detections, threshold: float) -> Detections:
+    """``detections`` without the untracked rows scoring under ``threshold``."""
+    keep = (detections.track_id != NO_TRACK) | (detections.confidence >= threshold)
+    return detections if keep.all() else detections[keep]
