@@ -31,7 +31,8 @@ def _corners(cx: np.ndarray, cy: np.ndarray, w: np.ndarray, h: np.ndarray) -> np
 def _update(
     mean: np.ndarray, cov: np.ndarray, z: np.ndarray, meas_var: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Kalman update of tracks (rows of mean/cov) with measurements z [K,4], noise var [K,4].
+    """Kalman update of tracks (rows of mean/cov) with measurements z [K,4], noise var [K,4]
+    (or [4] for all).
 
     While the measured components are uncorrelated (every filter here keeps them so: each
     one is coupled only with its own velocity), S is diagonal and the gain a division.
@@ -82,7 +83,7 @@ class SortKalman:
         """New tracks at measurements z [K,4] with zero velocity."""
         mean = np.zeros((len(z), 7))
         mean[:, :4] = z
-        return mean, np.broadcast_to(cls.P0, (len(z), 7, 7)).copy()
+        return mean, np.repeat(cls.P0[None], len(z), axis=0)
 
     @classmethod
     def predict(cls, mean: np.ndarray, cov: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -97,7 +98,7 @@ class SortKalman:
         cls, mean: np.ndarray, cov: np.ndarray, z: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """Correct tracks with their measurements z [K,4]."""
-        return _update(mean, cov, z, np.broadcast_to(cls.R, z.shape))
+        return _update(mean, cov, z, cls.R)
 
 
 class XyahKalman:
