@@ -21,7 +21,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 from compare import Runner, _table, abewley_sort, gt_table, ours, roboflow
 
 from gstreamed.track import TRACKERS, create_tracker

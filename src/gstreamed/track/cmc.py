@@ -35,7 +35,7 @@ class CameraMotion:
         )
         if previous is None or previous.shape != grey.shape or points is None:
             return IDENTITY.copy()
-        moved, status, _ = cv2.calcOpticalFlowPyrLK(previous, grey, points, None)
+        moved, status, _ = cv2.calcOpticalFlowPyrLK(previous, grey, points, np.empty_like(points))
         good = status.ravel() == 1
         if good.sum() < 5:
             return IDENTITY.copy()
