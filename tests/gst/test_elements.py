@@ -126,7 +126,7 @@ def test_roi_metas_after_track(gst, model: Path) -> None:
     buffers = _pull_buffers(
         gst,
         f"{RGB_SOURCE.format(n=4)} ! gstreamed_detect model={model} ! "
-        "gstreamed_track ! appsink name=out sync=false",
+        "gstreamed_track tracker=sort ! appsink name=out sync=false",  # still boxes stay exact
         ("out",),
     )["out"]
     assert len(buffers) == 4
@@ -206,6 +206,12 @@ def test_meta_read_any_ids(gst) -> None:
     )
     back = meta.read(tracked)
     assert back.xyxy.tolist() == [[1.5, 2, 30, 40], [5, 6, 7, 8]]
+    # a tracker's box past the frame's top-left corner: the integer box is clipped
+    past = gst.Buffer.new_allocate(None, 16, None)
+    meta.attach(past, Detections([[-5.5, -2, 30, 40]], [0.9], [0], [1], ["a"]))
+    roi = GstVideo.buffer_get_video_region_of_interest_meta_id(past, 0)
+    assert (roi.x, roi.y, roi.w, roi.h) == (0, 0, 30, 40)
+    assert meta.read(past).xyxy.tolist() == [[-5.5, -2, 30, 40]]
     assert back.raw_xyxy.tolist() == [[1, 2, 31, 40]] * 2
 
 

@@ -52,3 +52,20 @@ def test_kalman_box_keeps_width_and_height_apart() -> None:
 def test_rejects_bad_params(params: dict) -> None:
     with pytest.raises(GstreamedError):
         create_tracker("botsort", **params)
+
+
+def test_camera_motion_ignores_corners_of_detected_objects() -> None:
+    """A static camera; a detected object (a textured box) filling most of the frame moves
+    6 px per frame."""
+    background, thing = texture(240, 320, seed=2), texture(240, 260, seed=9)
+    frames = []
+    for t in range(3):
+        image = background.copy()
+        image[:, 6 * t : 260 + 6 * t] = thing
+        frames.append((image, np.array([[6.0 * t, 0, 260 + 6 * t, 240]])))
+    fooled, masked = CameraMotion(), CameraMotion()
+    for image, boxes in frames:
+        moved = fooled.estimate(image)
+        still = masked.estimate(image, boxes)
+    assert abs(moved[0, 2]) > 3  # without the boxes, the object looks like camera motion
+    np.testing.assert_allclose(still, np.eye(2, 3), atol=0.5)  # from the background strip

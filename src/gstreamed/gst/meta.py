@@ -32,17 +32,22 @@ def roi_api() -> GObject.GType:
 
 
 def attach(buffer: Gst.Buffer, detections: Detections) -> None:
-    """Add one ROI meta per detection to a writable buffer."""
+    """Add one ROI meta per detection to a writable buffer.
+
+    The meta's unsigned integer box is the part right of x=0 and below y=0 (a tracker's
+    box may reach past the frame's edge); the exact float box is in the parameters.
+    """
     names = detections.class_names
     for i in range(len(detections)):
         x1, y1, x2, y2 = (float(v) for v in detections.xyxy[i])
+        left, top = max(0, round(x1)), max(0, round(y1))
         meta = GstVideo.buffer_add_video_region_of_interest_meta(
             buffer,
             names[i],
-            round(x1),
-            round(y1),
-            max(0, round(x2 - x1)),
-            max(0, round(y2 - y1)),
+            left,
+            top,
+            max(0, round(x2) - left),
+            max(0, round(y2) - top),
         )
         meta.id = i
         param = Gst.Structure.new_empty(PARAM_NAME)

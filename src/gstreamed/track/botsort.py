@@ -48,9 +48,9 @@ class BotSortTracker(ByteTracker):
     def uses_frames(self) -> bool:
         return self.cmc
 
-    def _compensate(self, frame: np.ndarray) -> None:
+    def _compensate(self, frame: np.ndarray, boxes: np.ndarray) -> None:
         if not self.cmc:
             return
-        affine = self._camera.estimate(frame)
+        affine = self._camera.estimate(frame, boxes)
         if len(self._mean) and not np.allclose(affine, np.eye(2, 3)):
             self._mean, self._cov = self.KALMAN.warp(self._mean, self._cov, affine)

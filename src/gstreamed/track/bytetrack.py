@@ -102,7 +102,7 @@ class ByteTracker(Tracker):
         was_lost = state == LOST
         pool = self._advance()
         if frame is not None:
-            self._compensate(frame)
+            self._compensate(frame, boxes[usable])
         unconfirmed = np.flatnonzero((state == TRACKED) & ~activated)
         iou = iou_matrix(self.KALMAN.boxes(self._mean), boxes)  # every track x every detection
 
@@ -203,8 +203,9 @@ class ByteTracker(Tracker):
             self._mean[pool], self._cov[pool] = self.KALMAN.predict(mean, self._cov[pool])
         return pool
 
-    def _compensate(self, frame: np.ndarray) -> None:
-        """Camera-motion compensation of every track before the association (BoT-SORT)."""
+    def _compensate(self, frame: np.ndarray, boxes: np.ndarray) -> None:
+        """Camera-motion compensation of every track before the association, from the
+        frame and this frame's detection boxes (BoT-SORT)."""
 
     def _reported(self) -> np.ndarray:
         """Mask of the active (tracked and activated) tracks."""

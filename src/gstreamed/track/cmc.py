@@ -26,9 +26,13 @@ class CameraMotion:
         self._previous: np.ndarray | None = None
         self._points: np.ndarray | None = None
 
-    def estimate(self, frame: np.ndarray) -> np.ndarray:
+    def estimate(self, frame: np.ndarray, boxes: np.ndarray | None = None) -> np.ndarray:
         """The motion from the previous frame to ``frame`` (HxWx3 RGB or HxW grey); the
-        identity for the first frame, a change of size, or too few tracked points."""
+        identity for the first frame, a change of size, or too few tracked points.
+
+        Corners inside ``boxes`` (xyxy, the detections: objects that move on their own)
+        are not tracked from this frame on.
+        """
         grey = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY) if frame.ndim == 3 else frame
         h, w = grey.shape
         scale = max(1, math.ceil(max(h, w) / self.max_side))
@@ -36,8 +40,13 @@ class CameraMotion:
             grey = cv2.resize(grey, (w // scale, h // scale), interpolation=cv2.INTER_AREA)
         previous, points = self._previous, self._points
         self._previous = grey
+        mask = None
+        if boxes is not None and len(boxes):
+            mask = np.full(grey.shape, 255, np.uint8)
+            for x1, y1, x2, y2 in np.round(np.asarray(boxes) / scale).astype(int):
+                mask[max(0, y1) : max(0, y2), max(0, x1) : max(0, x2)] = 0
         self._points = cv2.goodFeaturesToTrack(
-            grey, maxCorners=self.corners, qualityLevel=0.01, minDistance=1, blockSize=3
+            grey, maxCorners=self.corners, qualityLevel=0.01, minDistance=1, blockSize=3, mask=mask
         )
         if previous is None or previous.shape != grey.shape or points is None:
             return IDENTITY.copy()
