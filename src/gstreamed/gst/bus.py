@@ -77,8 +77,10 @@ class Playback:
         if message.type == Gst.MessageType.EOS:
             self._finish()
         elif message.type == Gst.MessageType.ERROR:
-            if self.error is not None:  # already salvaging: a second error ends it
-                self._finish()
+            if self.error is not None:
+                # Already salvaging: upstream elements report the same failure again
+                # ("Internal data stream error"); the grace deadline bounds the wait.
+                log.debug("%s", message.parse_error()[0].message)
                 return
             self.error = describe_error(message, self.location)
             if self.salvage is None:
@@ -127,12 +129,13 @@ class StopSignals:
 
 def play_all(
     playbacks: Sequence[Playback],
-    on_tick: Callable[[], None] | None = None,
+    on_tick: Callable[[], bool | None] | None = None,
 ) -> int | None:
     """Play every pipeline to its end; returns the stop signal that interrupted the run.
 
     A pipeline that cannot start ends with its ``error`` set. ``on_tick`` is called about
-    every `POLL_S` seconds.
+    every `POLL_S` seconds; when it returns True the run stops as on SIGINT (outputs
+    finalised).
     """
     stops = StopSignals()
     first: int | None = None
@@ -165,8 +168,8 @@ def play_all(
                             playback._stop(EOS_GRACE_S)
                 for playback in playbacks:
                     playback._poll()
-                if on_tick is not None:
-                    on_tick()
+                if on_tick is not None and on_tick() and not stops.received:
+                    stops.received.append(signal.SIGINT)
                 time.sleep(POLL_S)
         finally:
             for playback in playbacks:
