@@ -53,6 +53,7 @@ def ours(factory: Callable[[], object]) -> Runner:
     def run(frames: list[Detections]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         tracker = factory()
         outs = [tracker.update(f) for f in frames]  # type: ignore[attr-defined]
+        outs = [o[o.track_id >= 0] for o in outs]  # every row comes back; keep the tracked
         return [(o.track_id, o.xyxy.astype(np.float64), o.confidence) for o in outs]
 
     return run
@@ -150,10 +151,16 @@ def _pip_download(cache: Path, requirement: str, filename_glob: str) -> Path:
 
 
 def roboflow_bytetrack(**params: float) -> Runner:
-    def run(frames: list[Detections]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        from trackers import ByteTrackTracker
+    return roboflow("ByteTrackTracker", **params)
 
-        tracker = ByteTrackTracker(**params)
+
+def roboflow(name: str, **params: float) -> Runner:
+    """A tracker class of Roboflow ``trackers`` by name, with ``params``."""
+
+    def run(frames: list[Detections]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        import trackers as roboflow_trackers
+
+        tracker = getattr(roboflow_trackers, name)(**params)
         out = []
         for det in _sv_inputs(frames):
             r = tracker.update(det)

@@ -9,7 +9,7 @@ import pytest
 
 from gstreamed.commands.options import add_tracker_options, tracker_from_args
 from gstreamed.errors import GstreamedError
-from gstreamed.track import TRACKERS, ByteTracker, SortTracker
+from gstreamed.track import TRACKERS, BotSortTracker, ByteTracker, SortTracker
 
 
 def _parse(*argv: str) -> argparse.Namespace:
@@ -34,9 +34,14 @@ def test_one_option_per_parameter() -> None:
 
 
 def test_defaults_give_published_parameters() -> None:
-    tracker = tracker_from_args(_parse())
+    default = tracker_from_args(_parse())
+    assert isinstance(default, BotSortTracker)
+    assert (default.track_thresh, default.new_track_thresh, default.cmc) == (0.6, 0.7, True)
+    assert default.box == "kalman"
+    tracker = tracker_from_args(_parse("--tracker", "sort", "--sort-box", "detection"))
     assert isinstance(tracker, SortTracker)
     assert (tracker.max_age, tracker.min_hits, tracker.iou_threshold) == (1, 3, 0.3)
+    assert tracker.box == "detection"
     byte = tracker_from_args(_parse("--tracker", "bytetrack"))
     assert isinstance(byte, ByteTracker)
     assert (
@@ -50,7 +55,9 @@ def test_defaults_give_published_parameters() -> None:
 
 
 def test_options_and_stream_frame_rate() -> None:
-    tracker = tracker_from_args(_parse("--sort-max-age", "4", "--sort-iou-threshold", "0.5"))
+    tracker = tracker_from_args(
+        _parse("--tracker", "sort", "--sort-max-age", "4", "--sort-iou-threshold", "0.5")
+    )
     assert (tracker.max_age, tracker.iou_threshold) == (4, 0.5)
     byte = tracker_from_args(
         _parse(
@@ -67,7 +74,7 @@ def test_options_and_stream_frame_rate() -> None:
 
 def test_bad_value_is_a_user_error() -> None:
     with pytest.raises(GstreamedError, match="max_age"):
-        tracker_from_args(_parse("--sort-max-age", "-2"))
+        tracker_from_args(_parse("--tracker", "sort", "--sort-max-age", "-2"))
 
 
 def test_options_of_the_other_tracker_are_reported(caplog: pytest.LogCaptureFixture) -> None:

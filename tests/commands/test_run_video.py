@@ -162,7 +162,17 @@ def test_json_lines_boxes_tracks_and_mot(
     )
     jsonl, mot = tmp_path / "dets.jsonl", tmp_path / "tracks.txt"
     proc = cli(
-        source, "--model", model, "--json", jsonl, "--mot", mot, "--no-output", "--no-progress"
+        source,
+        "--model",
+        model,
+        "--json",
+        jsonl,
+        "--mot",
+        mot,
+        "--no-output",
+        "--no-progress",
+        "--tracker",
+        "sort",  # a still box stays exact (no camera-motion estimate)
     )
     assert proc.returncode == 0, proc.stderr
     records = _records(jsonl)
@@ -191,6 +201,63 @@ def test_json_lines_boxes_tracks_and_mot(
     car = [r for r in rows if int(r[1]) == car_id]
     assert len(car) == 8
     assert [float(v) for v in car[0][2:6]] == pytest.approx([110, 80, 100, 80], abs=0.01)
+
+
+def test_detect_every_third_frame_tracks_every_frame(
+    model: Path, cli: CliRunner, tmp_path: Path
+) -> None:
+    source = media.make_video(tmp_path / "clip.mp4", 320, 240, frames=8)
+    jsonl, mot = tmp_path / "dets.jsonl", tmp_path / "tracks.txt"
+    proc = cli(
+        source,
+        "--model",
+        model,
+        "--detect-every",
+        "3",
+        "--json",
+        jsonl,
+        "--mot",
+        mot,
+        "--no-output",
+        "--no-progress",
+    )
+    assert proc.returncode == 0, proc.stderr
+    records = _records(jsonl)
+    assert len(records) == 8
+    for record in records:  # frames 1, 2, 4, 5, 7 are the tracks' predictions
+        ids = {d["class_name"]: d["track_id"] for d in record["detections"]}
+        assert ids == {"person": 1, "car": 2} or ids == {"person": 2, "car": 1}
+    frames = [int(line.split(",")[0]) for line in mot.read_text().splitlines()]
+    assert sorted(set(frames)) == list(range(1, 9))
+
+
+@pytest.mark.parametrize(
+    "tracker, seen",
+    [
+        # ByteTrack's low-score pass: the detector runs down to 0.1; the person (0.8, under
+        # --conf) is tracked, so it is reported, with its id
+        (["--tracker", "bytetrack"], {"car": True, "person": True}),
+        # ...but an untracked detection under --conf is not reported
+        (
+            ["--tracker", "bytetrack", "--bytetrack-new-track-thresh", "0.95"],
+            {"car": False},
+        ),
+        (["--tracker", "sort"], {"car": True}),  # SORT uses what --conf lets through
+    ],
+)
+def test_low_score_detections_reach_the_tracker(
+    model: Path, cli: CliRunner, tmp_path: Path, tracker: list[str], seen: dict[str, bool]
+) -> None:
+    source = media.make_video(tmp_path / "clip.mp4", 320, 240, frames=4)
+    jsonl = tmp_path / "dets.jsonl"
+    proc = cli(
+        source, "--model", model, "--conf", "0.85", *tracker, "--json", jsonl,
+        "--no-output", "--no-progress",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    for record in _records(jsonl):
+        found = {d["class_name"]: d["track_id"] is not None for d in record["detections"]}
+        assert found == seen
 
 
 def test_json_without_tracking(model: Path, cli: CliRunner, tmp_path: Path) -> None:

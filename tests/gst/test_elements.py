@@ -133,7 +133,7 @@ def test_roi_metas_after_track(gst, model: Path) -> None:
     buffers = _pull_buffers(
         gst,
         f"{RGB_SOURCE.format(n=4)} ! gstreamed_detect model={model} ! "
-        "gstreamed_track ! appsink name=out sync=false",
+        "gstreamed_track tracker=sort ! appsink name=out sync=false",  # still boxes stay exact
         ("out",),
     )["out"]
     assert len(buffers) == 4
@@ -153,6 +153,21 @@ def test_roi_metas_after_track(gst, model: Path) -> None:
             assert param.get_value("track_id") in (1, 2)
             if label == "car":  # 320x240: scale 0.2, pad_y 8
                 assert (roi.x, roi.y, roi.w, roi.h) == (110, 80, 100, 80)
+
+
+def test_frames_the_detector_skipped_get_predicted_tracks(gst, model: Path) -> None:
+    buffers = _pull_buffers(
+        gst,
+        f"{RGB_SOURCE.format(n=9)} ! gstreamed_detect model={model} inference-interval=3 ! "
+        "gstreamed_track tracker=sort ! appsink name=out sync=false",  # still boxes stay exact
+        ("out",),
+    )["out"]
+    assert len(buffers) == 9
+    for buffer in buffers:
+        detections = meta.read(buffer)
+        assert sorted(detections.track_id.tolist()) == [1, 2]
+        car = detections[[n == "car" for n in detections.class_names]]
+        assert car.xyxy.tolist() == [pytest.approx([110, 80, 210, 160], abs=0.01)]
 
 
 def test_meta_read_any_ids(gst) -> None:
@@ -182,6 +197,29 @@ def test_meta_read_any_ids(gst) -> None:
     assert back.xyxy.tolist() == [[1.5, 2, 30, 40], [5, 6, 7, 8.25]]
     assert back.class_names == ["c", "a"] and back.track_id.tolist() == [3, -1]
     assert back.confidence.tolist() == pytest.approx([0.9, 0.5])
+    assert back.raw_xyxy is None
+
+    tracked = gst.Buffer.new_allocate(None, 16, None)
+    meta.attach(
+        tracked,
+        Detections(
+            [[1.5, 2, 30, 40], [5, 6, 7, 8]],
+            [0.9, 0.5],
+            [0, 0],
+            [1, -1],
+            ["a"],
+            [[1, 2, 31, 40]] * 2,
+        ),
+    )
+    back = meta.read(tracked)
+    assert back.xyxy.tolist() == [[1.5, 2, 30, 40], [5, 6, 7, 8]]
+    # a tracker's box past the frame's top-left corner: the integer box is clipped
+    past = gst.Buffer.new_allocate(None, 16, None)
+    meta.attach(past, Detections([[-5.5, -2, 30, 40]], [0.9], [0], [1], ["a"]))
+    roi = GstVideo.buffer_get_video_region_of_interest_meta_id(past, 0)
+    assert (roi.x, roi.y, roi.w, roi.h) == (0, 0, 30, 40)
+    assert meta.read(past).xyxy.tolist() == [[-5.5, -2, 30, 40]]
+    assert back.raw_xyxy.tolist() == [[1, 2, 31, 40]] * 2
 
 
 def test_two_trackers_never_share_ids(gst, model: Path) -> None:

@@ -8,6 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cv2
+from track_helpers import camera_jump
+
 import gstreamed
 from gstreamed.track.mot import read_mot, write_results
 from gstreamed.track.synthetic import SceneConfig, make_scene
@@ -113,7 +116,36 @@ def test_missing_and_malformed_inputs(tmp_path: Path) -> None:
     bad.write_text("1,-1,10,10,5,5,0.9\n2,-1,10,x,5,5,0.9\n")
     _one_line_error(cli("track", bad, "-o", tmp_path / "r.txt"), f"{bad}:2")
     _one_line_error(cli("track", tmp_path, "-o", tmp_path / "out"), "no sequences found")
+    far = tmp_path / "far.txt"
+    far.write_text("1,-1,10,10,5,5,0.9\n1000000000,-1,10,10,5,5,0.9\n")
+    _one_line_error(cli("track", far, "-o", tmp_path / "r.txt"), f"{far}:2: frame 1000000000")
     good = tmp_path / "good.txt"
     write_results(good, [])
-    _one_line_error(cli("track", good, "-o", tmp_path / "r.txt", "--sort-max-age", "-1"), "max_age")
+    _one_line_error(
+        cli("track", good, "-o", tmp_path / "r.txt", "--tracker", "sort", "--sort-max-age", "-1"),
+        "max_age",
+    )
     _one_line_error(cli("eval", "--gt", tmp_path / "nope", "--results", good), "no such file")
+
+
+def test_botsort_reads_frames_from_img1(tmp_path: Path) -> None:
+    dets, images = camera_jump()
+    for name in ("with-frames", "without"):
+        det = tmp_path / "seqs" / name / "det" / "det.txt"
+        det.parent.mkdir(parents=True)
+        with det.open("w") as f:
+            for t, d in enumerate(dets, start=1):
+                for x1, y1, x2, y2 in d.xyxy:
+                    f.write(f"{t},-1,{x1},{y1},{x2 - x1},{y2 - y1},0.9,-1,-1,-1\n")
+    img1 = tmp_path / "seqs" / "with-frames" / "img1"
+    img1.mkdir()
+    for t, image in enumerate(images, start=1):
+        cv2.imwrite(str(img1 / f"{t:06d}.jpg"), image)
+    proc = cli("track", tmp_path / "seqs", "-o", tmp_path / "out", "--tracker", "botsort")
+    assert proc.returncode == 0, proc.stderr
+    assert set(read_mot(tmp_path / "out" / "with-frames.txt").id.tolist()) == {1, 2}
+    assert len(set(read_mot(tmp_path / "out" / "without.txt").id.tolist())) == 4
+    (img1 / "000007.jpg").unlink()
+    _one_line_error(
+        cli("track", tmp_path / "seqs", "-o", tmp_path / "again"), "000007.jpg: missing"
+    )

@@ -47,6 +47,7 @@ def test_whitespace_separated_and_defaults(tmp_path: Path) -> None:
         ("1.5,1,1,1,1,1,1\n", "frame must be an integer"),
         ("1,1,1,1,-4,1,1\n", "negative box"),
         ("1,1,nan,1,1,1,1\n", "non-finite"),
+        ("1,1,1,1,1,1,1\n1000000000,1,1,1,1,1,1\n", "gt.txt:2: frame 1000000000 is beyond"),
     ],
 )
 def test_malformed_files_name_file_and_line(tmp_path: Path, content: str, message: str) -> None:
@@ -116,3 +117,12 @@ def test_seqinfo_and_sequences(tmp_path: Path) -> None:
         read_seqinfo(tmp_path / "B" / "seqinfo.ini", "B")
     with pytest.raises(GstreamedError, match="no sequences"):
         find_sequences(tmp_path / "notes", "det/det.txt")
+
+
+def test_rows_of_different_lengths_and_comments(tmp_path: Path) -> None:
+    path = tmp_path / "det.txt"
+    path.write_text("# a comment\n1,1,1,2,3,4\n\n2,2,1,2,3,4,0.5,3\n")
+    table = read_mot(path)
+    assert table.frame.tolist() == [1, 2] and table.id.tolist() == [1, 2]
+    assert table.conf.tolist() == [1.0, 0.5] and table.class_id.tolist() == [-1, 3]
+    np.testing.assert_allclose(table.xyxy, [[1, 2, 4, 6]] * 2)

@@ -16,7 +16,9 @@ class Detections:
     """Boxes of one frame in original-frame pixels.
 
     xyxy: [N, 4] float32, confidence: [N] float32, class_id: [N] int32,
-    track_id: [N] int64 (``-1`` = not tracked), names: the class-name table class ids refer to.
+    track_id: [N] int64 (``-1`` = not tracked), names: the class-name table class ids refer to,
+    raw_xyxy: [N, 4] float32 or None: the detector's own box when ``xyxy`` holds a tracker's
+    (Kalman-filtered or predicted) box instead.
     """
 
     xyxy: np.ndarray
@@ -24,6 +26,7 @@ class Detections:
     class_id: np.ndarray
     track_id: np.ndarray = field(default=None)  # type: ignore[arg-type]  # None: untracked
     names: Sequence[str] = ()
+    raw_xyxy: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.xyxy = np.asarray(self.xyxy, dtype=np.float32).reshape(-1, 4)
@@ -34,6 +37,8 @@ class Detections:
             self.track_id = np.full(n, NO_TRACK, dtype=np.int64)
         else:
             self.track_id = np.asarray(self.track_id, dtype=np.int64).reshape(n)
+        if self.raw_xyxy is not None:
+            self.raw_xyxy = np.asarray(self.raw_xyxy, dtype=np.float32).reshape(n, 4)
 
     @classmethod
     def empty(cls, names: Sequence[str] = ()) -> Detections:
@@ -58,11 +63,19 @@ class Detections:
             self.class_id[index],
             self.track_id[index],
             self.names,
+            None if self.raw_xyxy is None else self.raw_xyxy[index],
         )
 
     def with_track_ids(self, track_id: np.ndarray) -> Detections:
         """A copy of these detections carrying the given track ids."""
-        return Detections(self.xyxy, self.confidence, self.class_id, track_id, self.names)
+        return Detections(
+            self.xyxy, self.confidence, self.class_id, track_id, self.names, self.raw_xyxy
+        )
+
+    @property
+    def detector_xyxy(self) -> np.ndarray:
+        """The detector's boxes: ``raw_xyxy`` when a tracker replaced them, else ``xyxy``."""
+        return self.xyxy if self.raw_xyxy is None else self.raw_xyxy
 
     def class_name(self, class_id: int) -> str:
         """The name of a class id, or its number when the table does not cover it."""
@@ -99,4 +112,7 @@ class Detections:
             np.concatenate([p.class_id for p in parts]),
             np.concatenate([p.track_id for p in parts]),
             parts[0].names or names,
+            None
+            if all(p.raw_xyxy is None for p in parts)
+            else np.concatenate([p.detector_xyxy for p in parts]),
         )

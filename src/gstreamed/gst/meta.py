@@ -3,7 +3,9 @@
 Each detection becomes one ROI meta: ``roi_type`` = class name, ``id`` = row index on the
 buffer, x/y/w/h = the box in frame pixels (rounded), and a ``detection`` parameter structure
 with ``class_id`` (int), ``confidence`` (double), ``track_id`` (int, -1 = none) and the exact
-float box ``x1``/``y1``/``x2``/``y2`` (double), so other elements and applications can read them.
+float box ``x1``/``y1``/``x2``/``y2`` (double), so other elements and applications can read them;
+a tracked box that is the tracker's (Kalman-filtered) box also has the detector's box as
+``raw_x1``/``raw_y1``/``raw_x2``/``raw_y2``.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from gi.repository import GLib, GObject, Gst, GstVideo
 from gstreamed.detect.detections import Detections
 
 PARAM_NAME = "detection"
+BOX_KEYS = ("x1", "y1", "x2", "y2")
+RAW_KEYS = ("raw_x1", "raw_y1", "raw_x2", "raw_y2")
 
 
 @cache
@@ -28,25 +32,33 @@ def roi_api() -> GObject.GType:
 
 
 def attach(buffer: Gst.Buffer, detections: Detections) -> None:
-    """Add one ROI meta per detection to a writable buffer."""
+    """Add one ROI meta per detection to a writable buffer.
+
+    The meta's unsigned integer box is the part right of x=0 and below y=0 (a tracker's
+    box may reach past the frame's edge); the exact float box is in the parameters.
+    """
     names = detections.class_names
     for i in range(len(detections)):
         x1, y1, x2, y2 = (float(v) for v in detections.xyxy[i])
+        left, top = max(0, round(x1)), max(0, round(y1))
         meta = GstVideo.buffer_add_video_region_of_interest_meta(
             buffer,
             names[i],
-            round(x1),
-            round(y1),
-            max(0, round(x2 - x1)),
-            max(0, round(y2 - y1)),
+            left,
+            top,
+            max(0, round(x2) - left),
+            max(0, round(y2) - top),
         )
         meta.id = i
         param = Gst.Structure.new_empty(PARAM_NAME)
         param.set_value("class_id", int(detections.class_id[i]))
         param.set_value("confidence", float(detections.confidence[i]))
         param.set_value("track_id", int(detections.track_id[i]))
-        for key, value in zip(("x1", "y1", "x2", "y2"), (x1, y1, x2, y2), strict=True):
+        for key, value in zip(BOX_KEYS, (x1, y1, x2, y2), strict=True):
             param.set_value(key, value)
+        if detections.raw_xyxy is not None:
+            for key, value in zip(RAW_KEYS, detections.raw_xyxy[i].tolist(), strict=True):
+                param.set_value(key, value)
         meta.add_param(param)
 
 
@@ -144,11 +156,14 @@ def read(buffer: Gst.Buffer) -> Detections:
     confidence = np.ones(n, np.float32)
     class_id = np.zeros(n, np.int32)
     track_id = np.full(n, -1, np.int64)
+    raw_xyxy = np.full((n, 4), np.nan, np.float32)  # NaN: no raw box in the meta
     labels: dict[int, str] = {}
     for i, region in enumerate(found):
         param = region.param
         if param is not None and param.has_field("x1"):
-            xyxy[i] = [param.get_value(k) for k in ("x1", "y1", "x2", "y2")]
+            xyxy[i] = [param.get_value(k) for k in BOX_KEYS]
+            if param.has_field("raw_x1"):
+                raw_xyxy[i] = [param.get_value(k) for k in RAW_KEYS]
             class_id[i] = param.get_value("class_id")
             confidence[i] = param.get_value("confidence")
             track_id[i] = param.get_value("track_id")
@@ -157,7 +172,9 @@ def read(buffer: Gst.Buffer) -> Detections:
             class_id[i] = next((k for k, v in labels.items() if v == region.label), len(labels))
         labels[int(class_id[i])] = region.label
     names = [labels.get(k, str(k)) for k in range(max(labels, default=-1) + 1)]
-    return Detections(xyxy, confidence, class_id, track_id, names)
+    has_raw = ~np.isnan(raw_xyxy[:, 0])
+    raw = np.where(has_raw[:, None], raw_xyxy, xyxy) if has_raw.any() else None
+    return Detections(xyxy, confidence, class_id, track_id, names, raw)
 
 
 def remove(buffer: Gst.Buffer) -> None:

@@ -62,6 +62,7 @@ class InputPipeline:
         model_instance: str = "",
         inference_interval: int = 1,
         make_tracker: Callable[[float | None], Tracker] | None = None,
+        untracked_min_score: float = 0.0,
         writers: Sequence[ResultWriter] = (),
         frame_limit: int | None = None,
         progress: Progress | None = None,
@@ -69,7 +70,8 @@ class InputPipeline:
         """Detect with ``detector`` (private) or the shared model instance named
         ``model_instance`` (see `gstreamed.detect.batching`), every ``inference_interval``-th
         frame. ``make_tracker(frame_rate)`` builds the tracker once the stream's rate is
-        known; ``None`` runs without tracking. ``writers`` receive every frame's results
+        known; ``None`` runs without tracking; untracked detections scoring below
+        ``untracked_min_score`` are dropped. ``writers`` receive every frame's results
         (their owner closes them). ``frame_limit`` ends the input after that many decoded
         frames (as if it were that long)."""
         init()
@@ -77,6 +79,7 @@ class InputPipeline:
         self.detector, self.model_instance = detector, model_instance
         self.inference_interval = inference_interval
         self.make_tracker = make_tracker
+        self.untracked_min_score = untracked_min_score
         self.writers = list(writers)
         self.frame_limit = frame_limit
         self.progress = progress or Progress()
@@ -119,6 +122,7 @@ class InputPipeline:
         if self.make_tracker is not None:
             track = make("gstreamed_track", "track")
             track.make_tracker = self.make_tracker
+            track.set_property("untracked-min-score", self.untracked_min_score)
             track.timings = self.timings
             chain.append(track)
         overlay = make("gstreamed_overlay", "overlay")

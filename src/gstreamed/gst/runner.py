@@ -9,6 +9,7 @@ is reported and does not stop the others.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import time
 from collections import Counter
@@ -166,8 +167,9 @@ class Runner:
         )
         writers, shared_json = self._open_writers()
         started = time.perf_counter()
+        params = self.detector.params
         try:
-            pipelines, results = self._build(instance, writers)
+            pipelines, results = self._build(instance, writers, self._lower_threshold())
             printer = ProgressPrinter(
                 [(p.source.label, p.progress) for p in pipelines.values()],
                 enabled=self.show_progress
@@ -190,6 +192,7 @@ class Runner:
                     result.timings = self.timings
             printer.finish()
         finally:
+            self.detector.params = params
             for writer in [*itertools.chain.from_iterable(writers), *shared_json]:
                 writer.close()
             release(instance)
@@ -221,8 +224,23 @@ class Runner:
             writers.append(own)
         return writers, list(shared_json.values())
 
+    def _lower_threshold(self) -> float:
+        """When every input is a tracked video and the tracker uses detections scoring
+        below the detector's threshold (ByteTrack's low-score pass), the detector detects
+        down to the tracker's `Tracker.min_score` for this run; returns the threshold the
+        untracked detections must still reach (0: nothing to drop)."""
+        if self.make_tracker is None or any(
+            item.source is not None and item.source.is_image for item in self.inputs
+        ):
+            return 0.0
+        wanted, conf = self.make_tracker(None).min_score, self.detector.params.conf
+        if wanted is None or wanted >= conf:
+            return 0.0
+        self.detector.params = dataclasses.replace(self.detector.params, conf=wanted)
+        return conf
+
     def _build(
-        self, instance: str, writers: list[list[ResultWriter]]
+        self, instance: str, writers: list[list[ResultWriter]], untracked_min_score: float
     ) -> tuple[dict[int, InputPipeline], list[InputResult | None]]:
         """A pipeline per usable input; the others' results are their errors."""
         pipelines: dict[int, InputPipeline] = {}
@@ -240,6 +258,7 @@ class Runner:
                     model_instance=instance,
                     inference_interval=self.batching.inference_interval,
                     make_tracker=None if item.source.is_image else self.make_tracker,
+                    untracked_min_score=untracked_min_score,
                     writers=writers[index],
                     frame_limit=self.frame_limit,
                 )

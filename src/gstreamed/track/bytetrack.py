@@ -10,7 +10,7 @@ import numpy as np
 from gstreamed.detect.detections import Detections
 from gstreamed.params import param
 from gstreamed.track.base import Tracker
-from gstreamed.track.kalman import XyahKalman
+from gstreamed.track.kalman import XyahKalman, XywhKalman
 from gstreamed.track.matching import assign_below, iou_matrix, valid_boxes
 
 TRACKED, LOST = 1, 2
@@ -23,11 +23,13 @@ class ByteTracker(Tracker):
 
     Follows the published BYTETracker: fused IoU x score cost for high-score detections,
     plain IoU for the second (low-score) association, one-frame "unconfirmed" tracks, lost
-    tracks kept ``frame_rate / 30 * track_buffer`` frames, duplicate removal. Class-agnostic.
+    tracks kept ``frame_rate / 30 * track_buffer`` frames, duplicate removal; active tracks
+    are reported with their filtered box. Class-agnostic.
     """
 
     OWNER: ClassVar[str] = "bytetrack"
     PREFIX: ClassVar[str] = "bytetrack-"
+    KALMAN: ClassVar[type[XyahKalman] | type[XywhKalman]] = XyahKalman
 
     track_thresh: float = param(
         0.5,
@@ -67,6 +69,11 @@ class ByteTracker(Tracker):
         super().__post_init__()
         self.max_time_lost = int(self.frame_rate / 30.0 * self.track_buffer)
 
+    @property
+    def min_score(self) -> float:
+        """Detections down to ``low_thresh`` take part in the second association."""
+        return self.low_thresh
+
     def reset(self) -> None:
         """Drop every track and restart ids at 1."""
         self._frame = 0
@@ -78,11 +85,13 @@ class ByteTracker(Tracker):
         self._last_frame = np.zeros(0, dtype=np.int64)
         self._start_frame = np.zeros(0, dtype=np.int64)
         self._ids = np.zeros(0, dtype=np.int64)  # 0 until first reported
+        self._score = np.zeros(0, dtype=np.float32)  # last matched detection's
+        self._class = np.zeros(0, dtype=np.int32)
 
-    def update(self, detections: Detections) -> Detections:
-        """Track one frame; returns the rows matched to an active track, with track ids."""
+    def update(self, detections: Detections, frame: np.ndarray | None = None) -> Detections:
+        """Track one frame; returns every row, those of active tracks with their ids."""
         self._frame += 1
-        frame = self._frame
+        now = self._frame
         scores = detections.confidence.astype(np.float64)
         usable = valid_boxes(detections.xyxy)
         high = np.flatnonzero(usable & (scores >= self.track_thresh))
@@ -91,15 +100,11 @@ class ByteTracker(Tracker):
 
         state, activated = self._state, self._activated
         was_lost = state == LOST
-        pool = np.concatenate(
-            [np.flatnonzero((state == TRACKED) & activated), np.flatnonzero(was_lost)]
-        )
+        pool = self._advance()
+        if frame is not None:
+            self._compensate(frame, boxes[usable])
         unconfirmed = np.flatnonzero((state == TRACKED) & ~activated)
-        if len(pool):
-            mean = self._mean[pool]
-            mean[was_lost[pool], 7] = 0.0
-            self._mean[pool], self._cov[pool] = XyahKalman.predict(mean, self._cov[pool])
-        iou = iou_matrix(XyahKalman.boxes(self._mean), boxes)  # every track x every detection
+        iou = iou_matrix(self.KALMAN.boxes(self._mean), boxes)  # every track x every detection
 
         match_track: list[np.ndarray] = []
         match_det: list[np.ndarray] = []
@@ -139,21 +144,23 @@ class ByteTracker(Tracker):
         dets = np.concatenate(match_det)
         matched_det = np.full(len(state), -1, dtype=np.int64)
         if len(tracks):
-            mean, cov = XyahKalman.update(
-                self._mean[tracks], self._cov[tracks], XyahKalman.measure(boxes[dets])
+            mean, cov = self.KALMAN.update(
+                self._mean[tracks], self._cov[tracks], self.KALMAN.measure(boxes[dets])
             )
             self._mean[tracks], self._cov[tracks] = mean, cov
             state[tracks] = TRACKED
             activated[tracks] = True
-            self._last_frame[tracks] = frame
+            self._last_frame[tracks] = now
             matched_det[tracks] = dets
+            self._score[tracks] = detections.confidence[dets]
+            self._class[tracks] = detections.class_id[dets]
 
         # Lost tracks (from before this frame) past their buffer are dropped.
-        removed |= was_lost & (state == LOST) & (frame - self._last_frame > self.max_time_lost)
+        removed |= was_lost & (state == LOST) & (now - self._last_frame > self.max_time_lost)
 
         starters = starters[scores[starters] >= self.new_track_thresh]
         if len(starters):
-            self._start(boxes[starters], frame)
+            self._start(boxes[starters], detections, starters, now)
             matched_det = np.concatenate([matched_det, starters])
             removed = np.concatenate([removed, np.zeros(len(starters), dtype=bool)])
 
@@ -163,15 +170,46 @@ class ByteTracker(Tracker):
             self._keep(keep)
             matched_det = matched_det[keep]
 
-        report = (self._state == TRACKED) & self._activated
+        report = self._reported()
         unnamed = report & (self._ids == 0)
         count = int(unnamed.sum())
         if count:
             self._ids[unnamed] = np.arange(self._next_id, self._next_id + count)
             self._next_id += count
         out_rows, out_ids = matched_det[report], self._ids[report]
-        order = np.argsort(out_rows)
-        return detections[out_rows[order]].with_track_ids(out_ids[order])
+        return self._result(detections, out_rows, out_ids, self.KALMAN.boxes(self._mean[report]))
+
+    def predict(self) -> Detections:
+        """Move the active and lost tracks one frame; returns the active ones' boxes."""
+        self._advance()
+        shown = self._reported()
+        return self._predicted(
+            self.KALMAN.boxes(self._mean[shown]),
+            self._ids[shown],
+            self._score[shown],
+            self._class[shown],
+        )
+
+    def _advance(self) -> np.ndarray:
+        """Kalman-predict the confirmed and lost tracks (lost ones without size velocity,
+        as the originals); returns their indices, confirmed first."""
+        lost = self._state == LOST
+        pool = np.concatenate(
+            [np.flatnonzero((self._state == TRACKED) & self._activated), np.flatnonzero(lost)]
+        )
+        if len(pool):
+            mean = self._mean[pool]
+            mean[np.flatnonzero(lost[pool])[:, None], list(self.KALMAN.LOST_STILL)] = 0.0
+            self._mean[pool], self._cov[pool] = self.KALMAN.predict(mean, self._cov[pool])
+        return pool
+
+    def _compensate(self, frame: np.ndarray, boxes: np.ndarray) -> None:
+        """Camera-motion compensation of every track before the association, from the
+        frame and this frame's detection boxes (BoT-SORT)."""
+
+    def _reported(self) -> np.ndarray:
+        """Mask of the active (tracked and activated) tracks."""
+        return (self._state == TRACKED) & self._activated
 
     @staticmethod
     def _cost(
@@ -181,10 +219,11 @@ class ByteTracker(Tracker):
         sub = iou[tracks[:, None], dets[None, :]]
         return 1.0 - (sub * scores[dets][None, :] if fuse else sub)
 
-    def _start(self, det_boxes: np.ndarray, frame: int) -> None:
-        """New tracks; only those born on the stream's first frame are reported at once."""
-        count = len(det_boxes)
-        mean, cov = XyahKalman.initiate(XyahKalman.measure(det_boxes))
+    def _start(self, det_boxes: np.ndarray, dets: Detections, rows: np.ndarray, frame: int) -> None:
+        """New tracks at rows ``rows`` of ``dets`` (boxes ``det_boxes``); only those born on
+        the stream's first frame are reported at once."""
+        count = len(rows)
+        mean, cov = self.KALMAN.initiate(self.KALMAN.measure(det_boxes))
         self._mean = np.concatenate([self._mean, mean])
         self._cov = np.concatenate([self._cov, cov])
         self._state = np.concatenate([self._state, np.full(count, TRACKED, np.int8)])
@@ -192,6 +231,8 @@ class ByteTracker(Tracker):
         self._last_frame = np.concatenate([self._last_frame, np.full(count, frame, np.int64)])
         self._start_frame = np.concatenate([self._start_frame, np.full(count, frame, np.int64)])
         self._ids = np.concatenate([self._ids, np.zeros(count, np.int64)])
+        self._score = np.concatenate([self._score, dets.confidence[rows]])
+        self._class = np.concatenate([self._class, dets.class_id[rows]])
 
     def _duplicates(self, alive: np.ndarray) -> np.ndarray:
         """Mask of the younger of each live tracked/lost pair that overlap almost entirely."""
@@ -200,7 +241,7 @@ class ByteTracker(Tracker):
         lost = np.flatnonzero(alive & (self._state == LOST))
         if not len(tracked) or not len(lost):
             return dup
-        boxes = XyahKalman.boxes(self._mean)
+        boxes = self.KALMAN.boxes(self._mean)
         p, q = np.nonzero(iou_matrix(boxes[tracked], boxes[lost]) > DUPLICATE_IOU)
         if len(p):
             p, q = tracked[p], lost[q]
@@ -214,4 +255,4 @@ class ByteTracker(Tracker):
         self._mean, self._cov = self._mean[mask], self._cov[mask]
         self._state, self._activated = self._state[mask], self._activated[mask]
         self._last_frame, self._start_frame = self._last_frame[mask], self._start_frame[mask]
-        self._ids = self._ids[mask]
+        self._ids, self._score, self._class = self._ids[mask], self._score[mask], self._class[mask]

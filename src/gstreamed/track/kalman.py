@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+DIAG4 = np.arange(4)
+
 
 def _transition(dim: int, moving: int) -> np.ndarray:
     """Constant-velocity transition: the first ``moving`` components gain their velocity."""
@@ -29,10 +31,19 @@ def _corners(cx: np.ndarray, cy: np.ndarray, w: np.ndarray, h: np.ndarray) -> np
 def _update(
     mean: np.ndarray, cov: np.ndarray, z: np.ndarray, meas_var: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Kalman update of tracks (rows of mean/cov) with measurements z [K,4], noise var [K,4]."""
+    """Kalman update of tracks (rows of mean/cov) with measurements z [K,4], noise var [K,4]
+    (or [4] for all).
+
+    While the measured components are uncorrelated (every filter here keeps them so: each
+    one is coupled only with its own velocity), S is diagonal and the gain a division.
+    """
     s = cov[:, :4, :4].copy()
-    s[:, [0, 1, 2, 3], [0, 1, 2, 3]] += meas_var
-    gain = np.linalg.solve(s, cov[:, :4, :]).transpose(0, 2, 1)  # P H^T S^-1, S symmetric
+    s[:, DIAG4, DIAG4] += meas_var
+    variance = s[:, DIAG4, DIAG4]
+    if np.count_nonzero(s) == np.count_nonzero(variance):  # diagonal
+        gain = cov[:, :, :4] / variance[:, None, :]  # P H^T S^-1
+    else:
+        gain = np.linalg.solve(s, cov[:, :4, :]).transpose(0, 2, 1)  # S symmetric
     innovation = z - mean[:, :4]
     mean = mean + np.einsum("kij,kj->ki", gain, innovation)
     cov = cov - gain @ cov[:, :4, :]
@@ -72,7 +83,7 @@ class SortKalman:
         """New tracks at measurements z [K,4] with zero velocity."""
         mean = np.zeros((len(z), 7))
         mean[:, :4] = z
-        return mean, np.broadcast_to(cls.P0, (len(z), 7, 7)).copy()
+        return mean, np.repeat(cls.P0[None], len(z), axis=0)
 
     @classmethod
     def predict(cls, mean: np.ndarray, cov: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -87,7 +98,7 @@ class SortKalman:
         cls, mean: np.ndarray, cov: np.ndarray, z: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """Correct tracks with their measurements z [K,4]."""
-        return _update(mean, cov, z, np.broadcast_to(cls.R, z.shape))
+        return _update(mean, cov, z, cls.R)
 
 
 class XyahKalman:
@@ -96,6 +107,7 @@ class XyahKalman:
     F = _transition(8, 4)
     POS = 1.0 / 20
     VEL = 1.0 / 160
+    LOST_STILL = (7,)  # velocity components a lost track stops (ByteTrack: the height's)
     # Standard deviations = height x *_STD_H + *_STD, per state (or measurement) component.
     INIT_STD_H = np.array([2 * POS, 2 * POS, 0, 2 * POS, 10 * VEL, 10 * VEL, 0, 10 * VEL])
     INIT_STD = np.array([0, 0, 1e-2, 0, 0, 0, 1e-5, 0])
@@ -147,3 +159,71 @@ class XyahKalman:
         """Correct tracks with their measurements z [K,4]."""
         var = (np.multiply.outer(mean[:, 3], cls.MEASURE_STD_H) + cls.MEASURE_STD) ** 2
         return _update(mean, cov, z, var)
+
+
+class XywhKalman:
+    """BoT-SORT's filter: state [cx, cy, w, h, vcx, vcy, vw, vh]; noise scales with w and h."""
+
+    F = _transition(8, 4)
+    POS = 1.0 / 20
+    VEL = 1.0 / 160
+    LOST_STILL = (6, 7)  # a lost track keeps its size
+    # Standard deviations = (w, h, w, h, ...) x these, per state (or measurement) component.
+    INIT_STD = np.array([2 * POS] * 4 + [10 * VEL] * 4)
+    PROCESS_STD = np.array([POS] * 4 + [VEL] * 4)
+    MEASURE_STD = np.array([POS] * 4)
+
+    @staticmethod
+    def _std(wh: np.ndarray, factors: np.ndarray) -> np.ndarray:
+        """[K, len(factors)]: factors x (w, h, w, h, ...) of each row of ``wh`` [K, 2]."""
+        return np.tile(wh, len(factors) // 2) * factors
+
+    @staticmethod
+    def measure(xyxy: np.ndarray) -> np.ndarray:
+        """xyxy [K,4] -> measurements [cx, cy, w, h]."""
+        z = np.empty((len(xyxy), 4))
+        z[:, 2:] = xyxy[:, 2:] - xyxy[:, :2]
+        z[:, :2] = xyxy[:, :2] + z[:, 2:] / 2
+        return z
+
+    @staticmethod
+    def boxes(mean: np.ndarray) -> np.ndarray:
+        """State means -> xyxy boxes."""
+        return _corners(mean[:, 0], mean[:, 1], mean[:, 2], mean[:, 3])
+
+    @classmethod
+    def initiate(cls, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """New tracks at measurements z [K,4] with zero velocity."""
+        mean = np.zeros((len(z), 8))
+        mean[:, :4] = z
+        cov = np.zeros((len(z), 8, 8))
+        cov[:, np.arange(8), np.arange(8)] = cls._std(z[:, 2:4], cls.INIT_STD) ** 2
+        return mean, cov
+
+    @classmethod
+    def predict(cls, mean: np.ndarray, cov: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """One step ahead with size-scaled process noise."""
+        var = cls._std(mean[:, 2:4], cls.PROCESS_STD) ** 2
+        mean = mean.copy()
+        mean[:, :4] += mean[:, 4:]
+        cov = cls.F @ cov @ cls.F.T
+        cov[:, np.arange(8), np.arange(8)] += var
+        return mean, cov
+
+    @classmethod
+    def update(
+        cls, mean: np.ndarray, cov: np.ndarray, z: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Correct tracks with their measurements z [K,4]."""
+        return _update(mean, cov, z, cls._std(mean[:, 2:4], cls.MEASURE_STD) ** 2)
+
+    @staticmethod
+    def warp(
+        mean: np.ndarray, cov: np.ndarray, affine: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Move tracks by a 2x3 image affine (camera motion), as BoT-SORT: its linear part
+        acts on every (x, y)-like pair of the state, its translation on the centre."""
+        big = np.kron(np.eye(4), affine[:, :2])
+        mean = mean @ big.T
+        mean[:, :2] += affine[:, 2]
+        return mean, big @ cov @ big.T

@@ -18,8 +18,28 @@ def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
     area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
     union = area_a[:, None] + area_b[None, :] - inter
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(union > 0, inter / union, 0.0)
+    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+
+
+def associate(
+    iou: np.ndarray, threshold: float, bonus: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """abewley/sort's association of detections (rows) to tracks (columns) -> (rows, cols).
+
+    Pairs need IoU >= ``threshold``; when each detection and track has at most one pair
+    above it those are the matches, else the assignment maximising IoU (+ ``bonus``, e.g.
+    OC-SORT's direction consistency) is taken.
+    """
+    if iou.size == 0:
+        empty = np.zeros(0, dtype=np.intp)
+        return empty, empty
+    above = iou > threshold
+    if above.sum(1).max() == 1 and above.sum(0).max() == 1:
+        rows, cols = np.nonzero(above)
+    else:
+        rows, cols = linear_sum_assignment(iou if bonus is None else iou + bonus, maximize=True)
+    keep = iou[rows, cols] >= threshold
+    return rows[keep], cols[keep]
 
 
 def assign_below(cost: np.ndarray, limit: float) -> tuple[np.ndarray, np.ndarray]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import configparser
 import math
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,9 @@ import numpy as np
 
 from gstreamed.detect.detections import NO_TRACK, Detections
 from gstreamed.errors import GstreamedError
+
+MAX_FRAME = 10_000_000  # over 3 days at 30 frames/s; a larger number is a broken file
+ROW_FORMAT = "%d,%d,%.2f,%.2f,%.2f,%.2f,%.4f,-1,-1,-1\n"
 
 
 @dataclass
@@ -78,6 +82,57 @@ def read_mot(path: str | Path) -> MotTable:
         raise GstreamedError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError) as err:
         raise GstreamedError(f"{path}: cannot read: {err}") from None
+    data = _parse_fast(text)
+    if data is None:  # ragged or bad: the line-by-line parser accepts it or names the line
+        data = _parse_lines(path, text)
+    x, y, w, h = data[:, 2], data[:, 3], data[:, 4], data[:, 5]
+    return MotTable(
+        data[:, 0].astype(np.int64),
+        data[:, 1].astype(np.int64),
+        np.stack([x, y, x + w, y + h], axis=1),
+        data[:, 6],
+        data[:, 7].astype(np.int64),
+    )
+
+
+def _parse_fast(text: str) -> np.ndarray | None:
+    """The rows as [N, 8] (conf 1, class -1 filled in) when every line has the same number
+    (>= 6) of fields and every value is allowed; None otherwise."""
+    first = next((ln for ln in text.splitlines() if ln.strip() and ln[0] != "#"), None)
+    if first is None:
+        return np.zeros((0, 8))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            data = np.loadtxt(
+                text.splitlines(),
+                delimiter="," if "," in first else None,
+                comments="#",
+                ndmin=2,
+                dtype=np.float64,
+            )
+    except ValueError:
+        return None
+    if data.shape[1] < 6:
+        return None
+    data = data[:, :8]
+    frame = data[:, 0]
+    if not (
+        np.isfinite(data).all()
+        and (frame >= 1).all()
+        and (frame <= MAX_FRAME).all()
+        and (frame == np.floor(frame)).all()
+        and (data[:, 4:6] >= 0).all()
+    ):
+        return None
+    if data.shape[1] < 8:
+        fill = np.array([1.0, -1.0])[data.shape[1] - 6 :]
+        data = np.concatenate([data, np.broadcast_to(fill, (len(data), len(fill)))], axis=1)
+    return data
+
+
+def _parse_lines(path: Path, text: str) -> np.ndarray:
+    """The rows as [N, 8], line by line; GstreamedError names the first bad line."""
     rows: list[tuple[float, ...]] = []
     for number, line in enumerate(text.splitlines(), start=1):
         line = line.strip()
@@ -99,6 +154,11 @@ def read_mot(path: str | Path) -> MotTable:
             raise GstreamedError(
                 f"{path}:{number}: frame must be an integer >= 1, got {fields[0].strip()!r}"
             )
+        if values[0] > MAX_FRAME:
+            raise GstreamedError(
+                f"{path}:{number}: frame {values[0]:.0f} is beyond the largest supported "
+                f"frame number ({MAX_FRAME:,})"
+            )
         if values[4] < 0 or values[5] < 0:
             raise GstreamedError(f"{path}:{number}: negative box width or height")
         if len(values) == 6:
@@ -106,32 +166,23 @@ def read_mot(path: str | Path) -> MotTable:
         if len(values) == 7:
             values.append(-1.0)  # no class column
         rows.append(tuple(values))
-    data = np.asarray(rows, dtype=np.float64).reshape(-1, 8)
-    x, y, w, h = data[:, 2], data[:, 3], data[:, 4], data[:, 5]
-    return MotTable(
-        data[:, 0].astype(np.int64),
-        data[:, 1].astype(np.int64),
-        np.stack([x, y, x + w, y + h], axis=1),
-        data[:, 6],
-        data[:, 7].astype(np.int64),
-    )
+    return np.asarray(rows, dtype=np.float64).reshape(-1, 8)
 
 
 def _rows(frame_index: int, detections: Detections) -> str:
     """Result lines of one frame (0-based index in, 1-based frame out); untracked rows skipped."""
     tracked = detections.track_id != NO_TRACK
-    lines = []
-    for (x1, y1, x2, y2), conf, tid in zip(
-        detections.xyxy[tracked],
-        detections.confidence[tracked],
-        detections.track_id[tracked],
-        strict=True,
-    ):
-        lines.append(
-            f"{frame_index + 1},{tid},{x1:.2f},{y1:.2f},{x2 - x1:.2f},{y2 - y1:.2f},"
-            f"{conf:.4f},-1,-1,-1\n"
-        )
-    return "".join(lines)
+    count = int(tracked.sum())
+    if not count:
+        return ""
+    box = detections.xyxy[tracked].astype(np.float64)
+    table = np.empty((count, 7))
+    table[:, 0] = frame_index + 1
+    table[:, 1] = detections.track_id[tracked]
+    table[:, 2:4] = box[:, :2]
+    table[:, 4:6] = box[:, 2:] - box[:, :2]
+    table[:, 6] = detections.confidence[tracked]
+    return (ROW_FORMAT * count) % tuple(table.ravel().tolist())
 
 
 class MotWriter:

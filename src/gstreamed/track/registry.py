@@ -6,11 +6,18 @@ from typing import Any
 
 from gstreamed.errors import GstreamedError
 from gstreamed.track.base import Tracker
+from gstreamed.track.botsort import BotSortTracker
 from gstreamed.track.bytetrack import ByteTracker
+from gstreamed.track.ocsort import OcSortTracker
 from gstreamed.track.sort import SortTracker
 
-TRACKERS: dict[str, type[Tracker]] = {"sort": SortTracker, "bytetrack": ByteTracker}
-DEFAULT_TRACKER = "sort"
+TRACKERS: dict[str, type[Tracker]] = {
+    "sort": SortTracker,
+    "bytetrack": ByteTracker,
+    "ocsort": OcSortTracker,
+    "botsort": BotSortTracker,
+}
+DEFAULT_TRACKER = "botsort"
 
 
 def create_tracker(name: str, stream_rate: float | None = None, **params: Any) -> Tracker:

@@ -13,20 +13,24 @@ from gstreamed.gst import meta
 from gstreamed.gst.elements.base import AUTHOR, RgbFilter, property_error
 from gstreamed.gst.properties import properties_of, values_of
 from gstreamed.track import DEFAULT_TRACKER, TRACKERS, Tracker, create_tracker
+from gstreamed.track.base import drop_untracked_below
 
 
 class TrackElement(RgbFilter):
     """Assigns track ids to the ROI metas of each frame with a multi-object tracker.
 
-    Properties: ``tracker`` and every tracker's parameter table (``sort-max-age``, ...).
-    Each element instance owns its tracker, so two streams never share track ids.
+    Properties: ``tracker``, ``untracked-min-score`` and every tracker's parameter table
+    (``sort-max-age``, ...).
+    Each element instance owns its tracker, so two streams never share track ids. Every
+    detection stays (untracked ones with track id -1); on frames the detector skipped
+    (`gstreamed.gst.skipped`) the metas are the tracks' predicted boxes.
     """
 
     __gstmetadata__ = (
         "gstreamed tracker",
         "Filter/Analyzer/Video",
-        "Tracks GstVideoRegionOfInterestMeta boxes across frames (SORT, "
-        "ByteTrack) and sets their track ids",
+        "Tracks GstVideoRegionOfInterestMeta boxes across frames (SORT, ByteTrack, "
+        "OC-SORT, BoT-SORT) and sets their track ids",
         AUTHOR,
     )
     __gproperties__: ClassVar[dict[str, tuple[Any, ...]]] = {
@@ -35,6 +39,16 @@ class TrackElement(RgbFilter):
             "tracker",
             f"tracking algorithm: {', '.join(TRACKERS)}",
             DEFAULT_TRACKER,
+            GObject.ParamFlags.READWRITE,
+        ),
+        "untracked-min-score": (
+            float,
+            "untracked-min-score",
+            "untracked detections scoring below this are dropped (when the detector detects "
+            "below its usual threshold for the tracker's low-score pass)",
+            0.0,
+            1.0,
+            0.0,
             GObject.ParamFlags.READWRITE,
         ),
         **properties_of(*TRACKERS.values()),
@@ -76,9 +90,18 @@ class TrackElement(RgbFilter):
         return super().do_set_caps(incaps, outcaps)
 
     def transform(self, buffer: Gst.Buffer) -> Gst.FlowReturn:
+        from gstreamed.gst.skipped import is_skipped  # lazily: see skipped.py
+
         assert self.tracker is not None
         start = time.perf_counter()
-        tracked = self.tracker.update(meta.read(buffer))
+        if is_skipped(buffer):  # no detections: the tracks' predicted boxes
+            tracked = self.tracker.predict()
+        elif self.tracker.uses_frames:  # camera-motion compensation looks at the pixels
+            with buffer.map(Gst.MapFlags.READ) as info:
+                tracked = self.tracker.update(meta.read(buffer), self.frame_array(info))
+        else:
+            tracked = self.tracker.update(meta.read(buffer))
+        tracked = drop_untracked_below(tracked, self.props_values["untracked-min-score"])
         self._frames += 1
         meta.remove(buffer)
         meta.attach(buffer, tracked)

@@ -1,0 +1,101 @@
+"""ByteTrack on hand-worked sequences: long gaps, low-score recovery, confirmation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from track_helpers import box, frame, ids_per_object, occlusion, run, tracked, with_gap
+
+from gstreamed.errors import GstreamedError
+from gstreamed.track import ByteTracker, create_tracker
+
+
+def test_survives_long_gap() -> None:
+    dets, gt = with_gap(10, 29)  # 20 frames without detections, within track_buffer=30
+    seen = ids_per_object(gt, run(ByteTracker(), dets))[1]
+    assert set(seen) == {1}
+    assert len(seen) == 50 - 20
+
+
+def test_drops_track_after_buffer() -> None:
+    dets, gt = with_gap(5, 20, frames=30)
+    seen = ids_per_object(gt, run(ByteTracker(track_buffer=10), dets))[1]
+    assert len(set(seen)) == 2
+
+
+def test_frame_rate_scales_buffer() -> None:
+    dets, gt = with_gap(5, 20, frames=30)  # 16 missing frames
+    tracker = ByteTracker(track_buffer=10, frame_rate=60)
+    assert len(set(ids_per_object(gt, run(tracker, dets))[1])) == 1
+
+
+def test_keeps_low_confidence_detections_of_a_tracked_object() -> None:
+    dets, _gt = with_gap(10, 19, conf=0.3)  # seen only with low score for 10 frames
+    outputs = run(ByteTracker(), dets)
+    assert [len(o) for o in outputs] == [1] * 50
+    assert {int(o.track_id[0]) for o in outputs} == {1}
+    assert all(abs(float(o.confidence[0]) - 0.3) < 1e-6 for o in outputs[10:20])
+    assert abs(float(outputs[25].confidence[0]) - 0.9) < 1e-6
+
+
+def test_low_confidence_alone_starts_nothing() -> None:
+    tracker = ByteTracker()
+    for _ in range(10):
+        out = tracker.update(frame([box(10, 10)], 0.4))
+        assert out.track_id.tolist() == [-1]  # reported, but never tracked
+    assert run(ByteTracker(), [frame([box(10, 10)], 0.55)])[0].track_id.tolist() == []
+
+
+def test_confirms_after_second_frame() -> None:
+    tracker = ByteTracker()
+    assert tracker.update(frame([box(10, 10)])).track_id.tolist() == [1]  # first frame
+    assert tracker.update(frame([box(12, 10), box(300, 300)])).track_id.tolist() == [1, -1]
+    out = tracker.update(frame([box(14, 10), box(302, 300)]))
+    assert out.track_id.tolist() == [1, 2]
+    # a one-frame false positive never gets an id
+    out = tracker.update(frame([box(16, 10), box(304, 300), box(700, 50)]))
+    assert out.track_id.tolist() == [1, 2, -1]
+
+
+def test_occlusion_with_low_scores_keeps_the_identity() -> None:
+    dets, gt = occlusion()
+    ids = ids_per_object(gt, run(ByteTracker(), dets))
+    assert set(ids[1]) == {1} and len(set(ids[2])) == 1
+    assert len(ids[2]) == 60
+
+
+def test_min_score_is_the_low_threshold() -> None:
+    assert ByteTracker(low_thresh=0.2).min_score == 0.2
+
+
+def test_predict_keeps_ids_and_moves_boxes() -> None:
+    tracker = ByteTracker()
+    for t in range(5):
+        tracker.update(frame([box(10 + 10 * t, 50), box(400, 300)]))
+    predicted = tracker.predict()
+    assert predicted.track_id.tolist() == [1, 2]
+    assert 55 < predicted.xyxy[0, 0] < 65 and abs(predicted.xyxy[1, 0] - 400) < 1
+    np.testing.assert_array_equal(predicted.raw_xyxy, predicted.xyxy)  # no detection there
+    out = tracker.update(frame([box(70, 50), box(400, 300)]))
+    assert tracked(out).track_id.tolist() == [1, 2]
+
+
+def test_params_convert_strings() -> None:
+    tracker = create_tracker("bytetrack", track_buffer="60", frame_rate="25", fuse_score="false")
+    assert tracker.track_buffer == 60 and tracker.max_time_lost == 50
+    assert tracker.fuse_score is False
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"track_buffer": -3},
+        {"frame_rate": 0},
+        {"match_thresh": float("nan")},
+        {"fuse_score": "maybe"},
+        {"box": "centre"},
+    ],
+)
+def test_rejects_bad_params(params: dict) -> None:
+    with pytest.raises(GstreamedError):
+        create_tracker("bytetrack", **params)
