@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, overload
 
@@ -13,8 +13,10 @@ from gstreamed.track import DEFAULT_TRACKER, create_tracker
 
 if TYPE_CHECKING:
     from gstreamed.gst.run import InputResult
+    from gstreamed.gst.runner import Runner
+    from gstreamed.gst.stream import Frame
 
-__all__ = ["load_detector", "process_file", "process_files"]
+__all__ = ["load_detector", "process_file", "process_files", "stream"]
 
 
 def process_files(
@@ -49,6 +51,58 @@ def process_files(
     is reported in its result and does not stop the others. Outputs that already exist raise
     `GstreamedError` (unless ``force``) before anything runs.
     """
+    options = {k: v for k, v in locals().items() if k not in ("sources", "detector_options")}
+    return _runner(sources, **options, **detector_options).run().results
+
+
+def stream(
+    source: str | Path | Sequence[str | Path],
+    output: str | Path | None = None,
+    **options: Any,
+) -> Iterator[Frame]:
+    """Iterate over the processed frames of one input or several: each a `Frame` with the
+    RGB picture (a copy), its index, pts and source, and its tracked `Detections`::
+
+        for frame in gstreamed.stream("clip.mp4", model="yolov8n.onnx"):
+            print(frame.index, frame.pts, len(frame.detections))
+
+    Several inputs share one model; their frames interleave (each input's in order).
+    ``options`` are those of `process_files`; no annotated file is written unless
+    ``output`` is given (a file for one input, a folder for several), while ``json``,
+    ``mot`` and ``progress`` work as there. The pipeline runs only as fast as the loop
+    takes frames (a few frames are buffered ahead); leaving the loop (``break``, an
+    exception, ``close()``) stops it and finalises the outputs. Bad inputs and options raise
+    `GstreamedError` here, before any frame; an input that fails while playing raises it
+    from the loop once the other inputs have ended.
+    """
+    from gstreamed.gst.stream import frames
+
+    sources = [source] if isinstance(source, (str, Path)) else list(source)
+    options.setdefault("write_media", output is not None)
+    return frames(_runner(sources, output, **options))
+
+
+def _runner(
+    sources: Sequence[str | Path],
+    output: str | Path | None = None,
+    *,
+    detector: Detector | None = None,
+    model: str | Path | None = None,
+    json: str | Path | None = None,
+    mot: str | Path | None = None,
+    tracker: str | None = DEFAULT_TRACKER,
+    tracker_params: dict[str, Any] | None = None,
+    force: bool = False,
+    write_media: bool = True,
+    audio: bool = True,
+    batch_size: int = 0,
+    batch_timeout: float = 20.0,
+    detect_every: int = 1,
+    progress: bool = False,
+    **detector_options: Any,
+) -> Runner:
+    """The `Runner` of `process_files` (which documents the arguments), inputs and
+    outputs checked and the model loaded."""
     from gstreamed.gst.runner import Runner, make_inputs
 
     inputs = make_inputs(
@@ -77,10 +131,7 @@ def process_files(
 
     if detector is None:
         detector = load_detector(model, **detector_options)
-    runner = Runner(
-        inputs, detector, batching=batching, make_tracker=make_tracker, progress=progress
-    )
-    return runner.run().results
+    return Runner(inputs, detector, batching=batching, make_tracker=make_tracker, progress=progress)
 
 
 @overload

@@ -12,7 +12,8 @@ from __future__ import annotations
 import itertools
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -149,18 +150,8 @@ class Runner:
 
     def run(self) -> RunSummary:
         """Play every input to its end (or a stop signal); see `RunSummary`."""
-        instance = f"gstreamed-run-{next(_RUN_IDS)}"
-        self.detector.timings = self.timings
-        shared = acquire(
-            instance,
-            lambda: SharedDetector(
-                self.detector, self.batching.batch_size, self.batching.batch_timeout
-            ),
-        )
-        writers, shared_json = self._open_writers()
-        started = time.perf_counter()
-        try:
-            pipelines, results = self._build(instance, writers)
+        with self.prepared() as (shared, pipelines, results):
+            started = time.perf_counter()
             printer = ProgressPrinter(
                 [(p.source.label, p.progress) for p in pipelines.values()],
                 enabled=self.show_progress
@@ -172,14 +163,10 @@ class Runner:
                 playback = playbacks[index]
                 seconds = (playback.ended_at or time.perf_counter()) - started
                 results[index] = pipeline.result(playback, stop is not None, seconds)
-            for result in results:
-                if result is not None:
-                    result.timings = self.timings
             printer.finish()
-        finally:
-            for writer in [*itertools.chain.from_iterable(writers), *shared_json]:
-                writer.close()
-            release(instance)
+        for result in results:
+            if result is not None:
+                result.timings = self.timings
         assert all(r is not None for r in results)
         return RunSummary(
             [r for r in results if r is not None],
@@ -188,6 +175,30 @@ class Runner:
             time.perf_counter() - started,
             stop,
         )
+
+    @contextmanager
+    def prepared(
+        self, frames_sink: bool = False
+    ) -> Iterator[tuple[SharedDetector, dict[int, InputPipeline], list[InputResult | None]]]:
+        """The shared model, a pipeline per usable input (by input index; see
+        `InputPipeline` for ``frames_sink``) and the results list, holding the errors of
+        the inputs that got no pipeline; on exit the result files are closed and the model
+        released. The caller plays the pipelines and fills in their results."""
+        instance = f"gstreamed-run-{next(_RUN_IDS)}"
+        self.detector.timings = self.timings
+        shared = acquire(
+            instance,
+            lambda: SharedDetector(
+                self.detector, self.batching.batch_size, self.batching.batch_timeout
+            ),
+        )
+        writers, shared_json = self._open_writers()
+        try:
+            yield (shared, *self._build(instance, writers, frames_sink))
+        finally:
+            for writer in [*itertools.chain.from_iterable(writers), *shared_json]:
+                writer.close()
+            release(instance)
 
     def _open_writers(self) -> tuple[list[list[ResultWriter]], list[JsonlWriter]]:
         """Each input's result writers; one JSON Lines file may serve several inputs."""
@@ -210,7 +221,7 @@ class Runner:
         return writers, list(shared_json.values())
 
     def _build(
-        self, instance: str, writers: list[list[ResultWriter]]
+        self, instance: str, writers: list[list[ResultWriter]], frames_sink: bool
     ) -> tuple[dict[int, InputPipeline], list[InputResult | None]]:
         """A pipeline per usable input; the others' results are their errors."""
         pipelines: dict[int, InputPipeline] = {}
@@ -230,6 +241,7 @@ class Runner:
                     make_tracker=None if item.source.is_image else self.make_tracker,
                     writers=writers[index],
                     frame_limit=self.frame_limit,
+                    frames_sink=frames_sink,
                 )
             except GstreamedError as exc:
                 results[index] = InputResult(item.label, 0, 0.0, error=str(exc))
