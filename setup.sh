@@ -32,7 +32,7 @@ if [ ! -x .venv/bin/python ]; then
   /usr/bin/python3 -m venv --system-site-packages .venv
 fi
 extras="demo"
-[ "${1:-}" = "test" ] && extras="demo,test,torch"
+[ "${1:-}" = "test" ] && extras="demo,test,torch,supervision"
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[${extras}]" 2>&1 \
   | grep -v "^WARNING: Location" >&2 || true
 # TrackEval without its declared GUI/plotting requirements (see pyproject.toml, extra "eval").
