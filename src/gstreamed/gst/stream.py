@@ -105,4 +105,5 @@ def _frame(sample: Gst.Sample, index: int, pipeline: InputPipeline) -> Frame:
         image = rows.copy()
     source = pipeline.source
     pts = None if source.is_image else segment_seconds(sample.get_segment(), buffer.pts)
-    return Frame(image, index, pts, source.label, meta.read(buffer))
+    detections = meta.read(buffer, (info.width, info.height))
+    return Frame(image, index, pts, source.label, detections)

@@ -78,9 +78,11 @@ class TrackElement(RgbFilter):
     def transform(self, buffer: Gst.Buffer) -> Gst.FlowReturn:
         assert self.tracker is not None
         start = time.perf_counter()
-        tracked = self.tracker.update(meta.read(buffer))
+        assert self.video_info is not None
+        size = (self.video_info.width, self.video_info.height)
+        tracked = self.tracker.update(meta.read(buffer, size))
         self._frames += 1
         meta.remove(buffer)
-        meta.attach(buffer, tracked)
+        meta.attach(buffer, tracked, *size)
         self.record("tracking", time.perf_counter() - start)
         return Gst.FlowReturn.OK
