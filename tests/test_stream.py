@@ -142,3 +142,8 @@ def test_bad_sources_raise_one_line(detector, tmp_path: Path, clips: dict[str, P
             got.append(frame.index)
     assert "\n" not in str(failed.value)
     assert got == list(range(10))  # the good input ran to its end first
+
+
+def test_progress_rides_along(detector, clips: dict[str, Path], capsys) -> None:
+    assert len(list(gstreamed.stream(clips["mp4"], detector=detector, progress=True))) == 10
+    assert "10/10" in capsys.readouterr().err

@@ -152,11 +152,7 @@ class Runner:
         """Play every input to its end (or a stop signal); see `RunSummary`."""
         with self.prepared() as (shared, pipelines, results):
             started = time.perf_counter()
-            printer = ProgressPrinter(
-                [(p.source.label, p.progress) for p in pipelines.values()],
-                enabled=self.show_progress
-                and any(not p.source.is_image for p in pipelines.values()),
-            )
+            printer = self.progress_printer(pipelines)
             playbacks = {index: p.playback() for index, p in pipelines.items()}
             stop = play_all(list(playbacks.values()), printer.tick) if playbacks else None
             for index, pipeline in pipelines.items():
@@ -174,6 +170,14 @@ class Runner:
             shared.batch_sizes,
             time.perf_counter() - started,
             stop,
+        )
+
+    def progress_printer(self, pipelines: dict[int, InputPipeline]) -> ProgressPrinter:
+        """The progress lines of ``pipelines`` (shown when asked for and a video is among
+        them)."""
+        return ProgressPrinter(
+            [(p.source.label, p.progress) for p in pipelines.values()],
+            enabled=self.show_progress and any(not p.source.is_image for p in pipelines.values()),
         )
 
     @contextmanager

@@ -1,10 +1,10 @@
 """Processed frames as a Python iterator: `frames` plays a `Runner`'s pipelines, each with an
 appsink after detection and tracking, and yields every frame as the caller asks for it.
 
-The appsinks hold at most `FRAMES_QUEUED` frames and never drop one: a slow consumer slows
-the pipelines (memory stays bounded), a fast one waits for them. Closing the iterator (a
-``break``, an exception in the loop, ``close()``) stops the pipelines; annotated files being
-written get end-of-stream first, so they are finalised and playable.
+The appsinks hold at most `gstreamed.gst.run.FRAMES_QUEUED` frames and never drop one: a
+slow consumer slows the pipelines (memory stays bounded), a fast one waits for them. Closing
+the iterator (a ``break``, an exception in the loop, ``close()``) stops the pipelines;
+annotated files being written get end-of-stream first, so they are finalised and playable.
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ def frames(runner: Runner) -> Iterator[Frame]:
     ended."""
     with runner.prepared(frames_sink=True) as (_shared, pipelines, results):
         playbacks = {index: pipeline.playback() for index, pipeline in pipelines.items()}
+        printer = runner.progress_printer(pipelines)
         counts = dict.fromkeys(pipelines, 0)
         started = time.perf_counter()
         completed = False
@@ -66,6 +67,7 @@ def frames(runner: Runner) -> Iterator[Frame]:
                         yield _frame(sample, counts[index], pipeline)
                         counts[index] += 1
                     playbacks[index]._poll()
+                printer.tick()
             completed = True
         finally:
             for index, pipeline in pipelines.items():
@@ -73,6 +75,7 @@ def frames(runner: Runner) -> Iterator[Frame]:
                 results[index] = pipeline.result(
                     playbacks[index], not completed, time.perf_counter() - started
                 )
+            printer.finish()
     errors = [r.error for r in results if r is not None and r.error is not None]
     if errors:
         raise GstreamedError("; ".join(errors))
