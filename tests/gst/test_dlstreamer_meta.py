@@ -123,6 +123,25 @@ def test_read_dlstreamer_metas() -> None:
     assert meta.read(_dlstreamer_buffer(0)).xyxy.tolist() == [[40, 60, 140, 180]]
 
 
+def test_read_dlstreamer_metas_with_their_own_ids() -> None:
+    """DL Streamer numbers regions its own way: read through the C meta iterator."""
+    from gi.repository import GstVideo
+
+    buffer = _dlstreamer_buffer(0)
+    GstVideo.buffer_get_video_region_of_interest_meta_id(buffer, 0).id = 17
+    second = GstVideo.buffer_add_video_region_of_interest_meta(buffer, "bus", 0, 0, 32, 24)
+    second.id = 3
+    detection = Gst.Structure.new_empty("detection")
+    detection.set_value("label_id", 5)
+    detection.set_value("confidence", 0.5)
+    second.add_param(detection)
+    found = meta.read(buffer, (WIDTH, HEIGHT))
+    assert found.class_names == ["truck", "bus"] and found.class_id.tolist() == [7, 5]
+    assert found.track_id.tolist() == [42, -1] and found.confidence.tolist() == [0.75, 0.5]
+    np.testing.assert_allclose(found.xyxy[0], [40.5, 60.25, 140.5, 180.75], rtol=1e-6)
+    assert found.xyxy[1].tolist() == [0, 0, 32, 24]
+
+
 def test_track_and_overlay_use_dlstreamer_metas() -> None:
     pipeline = Gst.parse_launch(
         "appsrc name=src format=time ! "
