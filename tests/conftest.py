@@ -67,13 +67,15 @@ def images(media_dir: Path) -> dict[str, Path]:
 
 @pytest.fixture(scope="session")
 def cli_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """The environment of CLI runs: an empty model cache, no default model, no display."""
+    """The environment of CLI runs: an empty model cache, no default model, no display, no
+    model downloads (HF_HUB_OFFLINE)."""
     env = {
         k: v
         for k, v in os.environ.items()
         if k not in ("GSTREAMED_MODEL", "DISPLAY", "WAYLAND_DISPLAY")
     }
     env["GSTREAMED_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+    env["HF_HUB_OFFLINE"] = "1"
     env["PYTHONUNBUFFERED"] = "1"
     return env
 

@@ -97,62 +97,45 @@ def classifier_model(path: Path) -> Path:
     return constant_model(path, np.zeros((1, 10), np.float32), (32, 32), None)
 
 
-def bright_spot_yolo(
-    path: Path, size: tuple[float, float] = (8.0, 8.0), imgsz: tuple[int, int] = (64, 64)
+def brightness_yolo(
+    path: Path,
+    boxes: Sequence[tuple[float, float, float, float, int, float]],
+    shift: float,
+    imgsz: tuple[int, int] = (64, 64),
+    names: Sequence[str] = NAMES3,
+    anchors: int = 84,
+    dynamic: bool = False,
 ) -> Path:
-    """A YOLOv8-layout model that follows one bright object: it "detects" a box of ``size``
-    (network pixels) centred on the centroid of the input's pixels brighter than 0.6 (class
-    0, score 0.9; letterbox padding is darker), so a clip of a moving white square on black
-    gives a moving detection."""
+    """Like `constant_yolo`, but every box's cx moves right by ``shift`` x the mean of its own
+    input image (0..1): streams of different brightness get boxes at different places, and a
+    batch of frames gets one output per frame (``dynamic`` makes the batch symbolic)."""
+    head = yolo_v8_output(boxes, len(names), anchors)
+    moves = np.zeros_like(head)
+    moves[0, 0, : len(boxes)] = shift
     h, w = imgsz
-    names = NAMES3
-    images = helper.make_tensor_value_info("images", TensorProto.FLOAT, [1, 3, h, w])
-    anchors = 8
-    result = helper.make_tensor_value_info(
-        "output0", TensorProto.FLOAT, [1, 4 + len(names), anchors]
-    )
-    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32) + 0.5
-    rest = np.zeros((1, 4 + len(names), anchors - 1), np.float32)
-    rest[0, 2:4] = 1.0
-    constants = [
-        numpy_helper.from_array(xs.reshape(1, 1, h, w), "xs"),
-        numpy_helper.from_array(ys.reshape(1, 1, h, w), "ys"),
-        numpy_helper.from_array(np.array(0.6, np.float32), "threshold"),
-        numpy_helper.from_array(np.array(1e-6, np.float32), "eps"),
-        numpy_helper.from_array(np.array([1, 2, 3], np.int64), "axes"),
-        numpy_helper.from_array(
-            np.array([*size, 0.9, 0.0, 0.0], np.float32).reshape(1, 5, 1), "tail"
-        ),
-        numpy_helper.from_array(rest, "rest"),
-    ]
+    batch: int | str = "batch" if dynamic else 1
+    images = helper.make_tensor_value_info("images", TensorProto.FLOAT, [batch, 3, h, w])
+    result = helper.make_tensor_value_info("output0", TensorProto.FLOAT, [batch, *head.shape[1:]])
     nodes = [
-        helper.make_node("ReduceMean", ["images"], ["gray"], axes=[1], keepdims=1),
-        helper.make_node("Greater", ["gray", "threshold"], ["bright"]),
-        helper.make_node("Cast", ["bright"], ["mask"], to=TensorProto.FLOAT),
-        helper.make_node("ReduceSum", ["mask", "axes"], ["count"], keepdims=1),
-        helper.make_node("Add", ["count", "eps"], ["safe_count"]),
-        helper.make_node("Mul", ["mask", "xs"], ["mx"]),
-        helper.make_node("Mul", ["mask", "ys"], ["my"]),
-        helper.make_node("ReduceSum", ["mx", "axes"], ["sx"], keepdims=1),
-        helper.make_node("ReduceSum", ["my", "axes"], ["sy"], keepdims=1),
-        helper.make_node("Div", ["sx", "safe_count"], ["cx4"]),
-        helper.make_node("Div", ["sy", "safe_count"], ["cy4"]),
-        helper.make_node("Reshape", ["cx4", "shape"], ["cx"]),
-        helper.make_node("Reshape", ["cy4", "shape"], ["cy"]),
-        helper.make_node("Concat", ["cx", "cy", "tail"], ["first"], axis=1),
-        helper.make_node("Concat", ["first", "rest"], ["output0"], axis=2),
+        helper.make_node("ReduceMean", ["images"], ["mean"], axes=[1, 2, 3], keepdims=0),
+        helper.make_node("Unsqueeze", ["mean", "axes"], ["mean3"]),
+        helper.make_node("Mul", ["mean3", "moves"], ["moved"]),
+        helper.make_node("Add", ["head", "moved"], ["output0"]),
     ]
-    constants.append(numpy_helper.from_array(np.array([1, 1, 1], np.int64), "shape"))
-    graph = helper.make_graph(nodes, "bright_spot_yolo", [images], [result], constants)
+    initializers = [
+        numpy_helper.from_array(head, "head"),
+        numpy_helper.from_array(moves, "moves"),
+        numpy_helper.from_array(np.array([1, 2], np.int64), "axes"),
+    ]
+    graph = helper.make_graph(nodes, "brightness_yolo", [images], [result], initializers)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
     model.ir_version = 8
-    metadata = {
+    for key, value in {
         "task": "detect",
         "stride": "32",
         "imgsz": str([h, w]),
         "names": str(dict(enumerate(names))),
-    }
-    for key, value in metadata.items():
+    }.items():
         entry = model.metadata_props.add()
         entry.key, entry.value = key, value
     onnx.checker.check_model(model)

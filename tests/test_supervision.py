@@ -11,7 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from models import bright_spot_yolo
+from models import brightness_yolo
 
 import gstreamed
 from gstreamed import Detections
@@ -65,15 +65,13 @@ def test_from_plain_supervision_detections() -> None:
     assert Detections.from_supervision(theirs, names=["p", "c", "d"]).class_names == ["d", "p"]
 
 
-def _moving_box(path: Path, step: int) -> Path:
-    """A 160x120 MJPEG clip: a white 20x20 square on black crossing x = 80 horizontally,
-    ``step`` pixels a frame (negative: right to left)."""
+def _brightening(path: Path, rising: bool) -> Path:
+    """A 160x120 MJPEG clip of plain grey frames getting brighter (or darker): with
+    `brightness_yolo` the box moves right (or left) across x = 80."""
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, (160, 120))
     for i in range(20):
-        frame = np.zeros((120, 160, 3), np.uint8)
-        x = 10 + i * step if step > 0 else 130 + i * step
-        frame[50:70, x : x + 20] = 255
-        writer.write(frame)
+        level = i * 255 // 19 if rising else 255 - i * 255 // 19
+        writer.write(np.full((120, 160, 3), level, np.uint8))
     writer.release()
     return path
 
@@ -97,9 +95,11 @@ def _run_example(name: str, clip: Path, model: Path) -> str:
 
 @pytest.mark.timeout(120)
 def test_readme_line_counting_examples(tmp_path: Path) -> None:
-    model = bright_spot_yolo(tmp_path / "spot.onnx")
-    rightwards = _moving_box(tmp_path / "right.avi", 6)
-    leftwards = _moving_box(tmp_path / "left.avi", -6)
+    # A 20x20 box (8x8 network pixels) whose centre moves right by 48 network pixels times
+    # the network input's mean (letterbox bars included) as the frames brighten.
+    model = brightness_yolo(tmp_path / "moving.onnx", [(8.0, 32.0, 8.0, 8.0, 1, 0.9)], 48.0)
+    rightwards = _brightening(tmp_path / "right.avi", rising=True)
+    leftwards = _brightening(tmp_path / "left.avi", rising=False)
     # The box really moves across the line in what gstreamed.stream yields.
     centres = [
         float(f.detections.xyxy[0, [0, 2]].mean())

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gstreamed.commands.models import download_default
 from gstreamed.commands.options import (
     add_batch_options,
     add_detection_options,
@@ -124,6 +125,7 @@ def run(args: argparse.Namespace) -> int:
     sources = [item.source for item in inputs if item.source is not None]
     if args.mot and sources and all(s.is_image for s in sources):
         raise GstreamedError("--mot needs tracking on a video (not an image, not --no-track)")
+    download_default(args.model)  # first run: fetch the default model
     detector = detector_from_args(args)
     tracker_from_args(args)  # bad tracker options fail here, before any pipeline starts
     summary = Runner(

@@ -90,8 +90,10 @@ class Playback:
         if message.type == Gst.MessageType.EOS:
             self._finish()
         elif message.type == Gst.MessageType.ERROR:
-            if self.error is not None:  # already salvaging: a second error ends it
-                self._finish()
+            if self.error is not None:
+                # Already salvaging: upstream elements report the same failure again
+                # ("Internal data stream error"); the grace deadline bounds the wait.
+                log.debug("%s", message.parse_error()[0].message)
                 return
             self.error = describe_error(message, self.location)
             if self.salvage is None:

@@ -404,9 +404,12 @@ class InputPipeline:
 
     def _salvage(self) -> None:
         """After an error: push end-of-stream into every branch the decoder feeds, so what
-        reached the muxer is finalised."""
+        reached the muxer is finalised. An error during start-up stops the pipeline on its way
+        to PLAYING, its sinks waiting in PAUSED: they are set playing so they write."""
         for pad in self._branches:
             pad.send_event(Gst.Event.new_eos())
+        for sink in self.pipeline.iterate_sinks():
+            sink.set_state(Gst.State.PLAYING)
 
     def where(self) -> str:
         """``at frame 41 (stream time 1.64 s)``: how far the input got."""
