@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Set up gstreamed on Debian 12: GStreamer + PyGObject from Debian, a .venv that sees them,
-# and the package with its pinned Python dependencies. Safe to re-run.
+# and the package with its tested Python dependencies (constraints.txt). Safe to re-run.
 #   ./setup.sh            base + demo extras
-#   ./setup.sh test       also the test tools and the optional torch backend
+#   ./setup.sh test       also the test tools, the optional torch backend, Ray and supervision
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -32,7 +32,7 @@ if [ ! -x .venv/bin/python ]; then
   /usr/bin/python3 -m venv --system-site-packages .venv
 fi
 extras="demo"
-[ "${1:-}" = "test" ] && extras="demo,test,torch,supervision"
+[ "${1:-}" = "test" ] && extras="demo,test,torch,ray,supervision"
 # pyproject.toml has compatible ranges; constraints.txt the exact versions tested.
 pip=(.venv/bin/python -m pip -q --disable-pip-version-check)
 "${pip[@]}" install -c constraints.txt -e ".[${extras}]" 2>&1 \

@@ -60,25 +60,27 @@ def test_break_stops_the_pipeline_at_once(detector, tmp_path: Path) -> None:
     clip = media.make_video(tmp_path / "long.mp4", frames=100)
     list(gstreamed.stream(clip, detector=detector))  # GStreamer's thread pool is warm now
     python_threads, os_threads = threading.active_count(), _os_threads()
-    for _ in range(3):
-        started = time.perf_counter()
+
+    def leaving_early() -> None:
         for frame in gstreamed.stream(clip, detector=detector):
             if frame.index == 2:
                 break
-        assert time.perf_counter() - started < 5
-    # A pipeline left playing would keep its streaming threads blocked on the appsink.
-    assert threading.active_count() == python_threads
-    assert _os_threads() <= os_threads
+        frames = gstreamed.stream(clip, detector=detector)
+        next(frames)
+        frames.close()
+        with pytest.raises(RuntimeError, match="stop here"):
+            for frame in gstreamed.stream(clip, detector=detector):
+                if frame.index == 1:
+                    raise RuntimeError("stop here")
 
-    frames = gstreamed.stream(clip, detector=detector)
-    next(frames)
-    frames.close()
-    with pytest.raises(RuntimeError, match="stop here"):
-        for frame in gstreamed.stream(clip, detector=detector):
-            if frame.index == 1:
-                raise RuntimeError("stop here")
+    for _ in range(3):
+        started = time.perf_counter()
+        leaving_early()
+        assert time.perf_counter() - started < 10
     assert threading.active_count() == python_threads
-    assert _os_threads() <= os_threads
+    # A pipeline left playing keeps several streaming threads (demuxer, decoder, queues)
+    # blocked: nine such runs would add dozens. Allow for an unrelated one or two.
+    assert _os_threads() <= os_threads + 2
 
 
 def test_a_slow_consumer_slows_the_pipeline(detector, tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, overload
 
@@ -36,6 +37,8 @@ def process_files(
     batch_timeout: float = 20.0,
     detect_every: int = 1,
     progress: bool = False,
+    ray: str | None = None,
+    cluster: dict[str, Any] | None = None,
     **detector_options: Any,
 ) -> list[InputResult]:
     """Detect (and track, unless ``tracker=None``) objects in several inputs at once, in this
@@ -50,9 +53,36 @@ def process_files(
     ``detector`` is given. Returns one `InputResult` per input, in order; an input that fails
     is reported in its result and does not stop the others. Outputs that already exist raise
     `GstreamedError` (unless ``force``) before anything runs.
+
+    ``ray``: run the inputs on the worker processes of a Ray cluster instead of in this process
+    (see `gstreamed.gst.cluster`): ``"local"`` starts one for the call, ``"auto"`` or
+    ``"ray://HOST:PORT"`` joins one; a process already connected with ``ray.init`` uses its
+    connection. Each worker loads ``model`` itself (so no ``detector``); ``cluster`` holds
+    the `gstreamed.cluster.ClusterParams` (``workers``, ``worker_cpus``, ``worker_gpus``,
+    ``worker_retries``).
     """
-    options = {k: v for k, v in locals().items() if k not in ("sources", "detector_options")}
-    return _runner(sources, **options, **detector_options).run().results
+    options = dict(locals())  # the arguments, taken before any other local exists
+    for name in ("sources", "ray", "cluster", "detector_options"):
+        del options[name]  # the rest build the in-process run
+    from gstreamed.cluster import ClusterParams
+    from gstreamed.gst.cluster import run_on_cluster
+
+    if ray is not None and detector is not None:
+        raise GstreamedError("with ray, give model= (each worker loads it), not detector=")
+    cluster_params = ClusterParams.from_values(cluster or {})
+    runner = _runner(sources, **options, **detector_options)  # a bad model fails here
+    if ray is None:
+        return runner.run().results
+    return run_on_cluster(
+        runner.inputs,
+        partial(load_detector, model, **detector_options),
+        address=ray,
+        params=cluster_params,
+        batching=runner.batching,
+        make_tracker=runner.make_tracker,
+        progress=progress,
+        force=force,
+    ).results
 
 
 def stream(
@@ -66,14 +96,14 @@ def stream(
         for frame in gstreamed.stream("clip.mp4", model="yolov8n.onnx"):
             print(frame.index, frame.pts, len(frame.detections))
 
-    Several inputs share one model; their frames interleave (each input's in order).
-    ``options`` are those of `process_files`; no annotated file is written unless
-    ``output`` is given (a file for one input, a folder for several), while ``json``,
-    ``mot`` and ``progress`` work as there. The pipeline runs only as fast as the loop
-    takes frames (a few frames are buffered ahead); leaving the loop (``break``, an
-    exception, ``close()``) stops it and finalises the outputs. Bad inputs and options raise
-    `GstreamedError` here, before any frame; an input that fails while playing raises it
-    from the loop once the other inputs have ended.
+    Several inputs share one model in this process; their frames interleave (each input's
+    in order). ``options`` are those of `process_files` but ``ray`` and ``cluster``; no
+    annotated file is written unless ``output`` is given (a file for one input, a folder for
+    several), while ``json``, ``mot`` and ``progress`` work as there. The pipeline runs only
+    as fast as the loop takes frames (a few frames are buffered ahead); leaving the loop
+    (``break``, an exception, ``close()``) stops it and finalises the outputs. Bad inputs and
+    options raise `GstreamedError` here, before any frame; an input that fails while playing
+    raises it from the loop once the other inputs have ended.
     """
     from gstreamed.gst.stream import frames
 
@@ -101,8 +131,8 @@ def _runner(
     progress: bool = False,
     **detector_options: Any,
 ) -> Runner:
-    """The `Runner` of `process_files` (which documents the arguments), inputs and
-    outputs checked and the model loaded."""
+    """The in-process `Runner` of `process_files` (which documents the arguments), inputs
+    and outputs checked and the model loaded."""
     from gstreamed.gst.runner import Runner, make_inputs
 
     inputs = make_inputs(

@@ -142,12 +142,13 @@ class StopSignals:
 
 def play_all(
     playbacks: Sequence[Playback],
-    on_tick: Callable[[], None] | None = None,
+    on_tick: Callable[[], bool | None] | None = None,
 ) -> int | None:
     """Play every pipeline to its end; returns the stop signal that interrupted the run.
 
     A pipeline that cannot start ends with its ``error`` set. ``on_tick`` is called about
-    every `POLL_S` seconds.
+    every `POLL_S` seconds; when it returns True the run stops as on SIGINT (outputs
+    finalised).
     """
     stops = StopSignals()
     first: int | None = None
@@ -171,8 +172,8 @@ def play_all(
                             playback._stop(EOS_GRACE_S)
                 for playback in playbacks:
                     playback._poll()
-                if on_tick is not None:
-                    on_tick()
+                if on_tick is not None and on_tick() and not stops.received:
+                    stops.received.append(signal.SIGINT)
                 time.sleep(POLL_S)
         finally:
             for playback in playbacks:

@@ -25,7 +25,7 @@ from gstreamed.gst.run import InputPipeline, InputResult
 from gstreamed.gst.sources import classify
 from gstreamed.inputs import Source, expand
 from gstreamed.outputs import EncoderParams, Outputs, check_outputs, plan_outputs
-from gstreamed.progress import ProgressPrinter
+from gstreamed.progress import Progress, ProgressPrinter
 from gstreamed.results import JsonlWriter, ResultWriter
 from gstreamed.timing import Timings
 from gstreamed.track import Tracker
@@ -139,13 +139,20 @@ class Runner:
         make_tracker: Callable[[float | None], Tracker] | None = None,
         progress: bool = True,
         frame_limit: int | None = None,
+        on_tick: Callable[[list[Progress]], bool | None] | None = None,
+        json_sources: bool | None = None,
     ) -> None:
+        """``on_tick(progress)`` sees each input's `Progress` about every 50 ms; returning
+        True stops the run as SIGINT would. ``json_sources``: whether JSON objects carry
+        their ``source`` (default: with several inputs)."""
         self.inputs = list(inputs)
         self.detector = detector
         self.batching = batching or BatchParams()
         self.make_tracker = make_tracker
         self.show_progress = progress
         self.frame_limit = frame_limit
+        self.on_tick = on_tick
+        self.json_sources = len(self.inputs) > 1 if json_sources is None else json_sources
         self.timings = Timings()
 
     def run(self) -> RunSummary:
@@ -154,7 +161,13 @@ class Runner:
             started = time.perf_counter()
             printer = self.progress_printer(pipelines)
             playbacks = {index: p.playback() for index, p in pipelines.items()}
-            stop = play_all(list(playbacks.values()), printer.tick) if playbacks else None
+            progress = [p.progress for p in pipelines.values()]
+
+            def tick() -> bool | None:
+                printer.tick()
+                return self.on_tick(progress) if self.on_tick is not None else None
+
+            stop = play_all(list(playbacks.values()), tick) if playbacks else None
             for index, pipeline in pipelines.items():
                 playback = playbacks[index]
                 seconds = (playback.ended_at or time.perf_counter()) - started
@@ -206,7 +219,6 @@ class Runner:
 
     def _open_writers(self) -> tuple[list[list[ResultWriter]], list[JsonlWriter]]:
         """Each input's result writers; one JSON Lines file may serve several inputs."""
-        several = len(self.inputs) > 1
         shared_json: dict[str, JsonlWriter] = {}
         writers: list[list[ResultWriter]] = []
         for item in self.inputs:
@@ -218,7 +230,7 @@ class Runner:
                     if key not in shared_json:
                         shared_json[key] = JsonlWriter(outputs.json)
                     json = shared_json[key]
-                    own.append(json.for_source(item.label) if several else json)
+                    own.append(json.for_source(item.label) if self.json_sources else json)
                 if outputs.mot is not None and item.source is not None and not item.source.is_image:
                     own.append(MotWriter(outputs.mot))
             writers.append(own)
