@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Set up gstreamed on Debian 12: GStreamer + PyGObject from Debian, a .venv that sees them,
-# and the package with its pinned Python dependencies. Safe to re-run.
+# and the package with its tested Python dependencies (constraints.txt). Safe to re-run.
 #   ./setup.sh            base + demo extras
-#   ./setup.sh test       also the test tools, the optional torch backend and Ray
+#   ./setup.sh test       also the test tools, the optional torch backend, Ray and supervision
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -32,11 +32,23 @@ if [ ! -x .venv/bin/python ]; then
   /usr/bin/python3 -m venv --system-site-packages .venv
 fi
 extras="demo"
-[ "${1:-}" = "test" ] && extras="demo,test,torch,ray"
-.venv/bin/python -m pip install -q --disable-pip-version-check -e ".[${extras}]" 2>&1 \
+[ "${1:-}" = "test" ] && extras="demo,test,torch,ray,supervision"
+# pyproject.toml has compatible ranges; constraints.txt the exact versions tested.
+pip=(.venv/bin/python -m pip -q --disable-pip-version-check)
+"${pip[@]}" install -c constraints.txt -e ".[${extras}]" 2>&1 \
   | grep -v "^WARNING: Location" >&2 || true
 # TrackEval without its declared GUI/plotting requirements (see pyproject.toml, extra "eval").
-.venv/bin/python -m pip install -q --disable-pip-version-check --no-deps "trackeval==1.3.0" 2>&1 \
+"${pip[@]}" install -c constraints.txt --no-deps trackeval 2>&1 \
   | grep -v "^WARNING: Location" >&2 || true
+# The wheels tests/test_packaging.py installs, offline, into a fresh venv beside supervision.
+if [ "${1:-}" = "test" ]; then
+  mkdir -p .cache/wheelhouse
+  .venv/bin/python -c 'import tomllib
+project = tomllib.load(open("pyproject.toml", "rb"))["project"]
+print("\n".join(project["dependencies"] + project["optional-dependencies"]["supervision"]))' \
+    > .cache/wheelhouse/requirements.txt
+  "${pip[@]}" download -c constraints.txt -d .cache/wheelhouse -r .cache/wheelhouse/requirements.txt \
+    2>&1 | { grep -v "^WARNING: Location" || true; } >&2  # a failure stops setup (pipefail)
+fi
 .venv/bin/python -c "import gstreamed.gst, onnxruntime, cv2, trackeval.metrics" >/dev/null \
   || { echo "setup: the environment is incomplete (see messages above)" >&2; exit 1; }

@@ -8,6 +8,8 @@ The Python API::
     tracker = gstreamed.create_tracker("bytetrack")
     tracked = tracker.update(detections)
     gstreamed.process_file("clip.mp4", json="clip.jsonl")   # -> clip.mp4.out.mkv
+    for frame in gstreamed.stream("clip.mp4"):               # -> gstreamed.Frame
+        frame.image, frame.index, frame.pts, frame.detections
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ _LAZY = {
     "load_detector": "gstreamed.detect.detector",
     "process_file": "gstreamed.api",
     "process_files": "gstreamed.api",
+    "stream": "gstreamed.api",
+    "Frame": "gstreamed.gst.stream",
     "create_tracker": "gstreamed.track",
     "load_backend": "gstreamed.backends",
 }

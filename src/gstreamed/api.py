@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, overload
@@ -14,8 +14,10 @@ from gstreamed.track import DEFAULT_TRACKER, create_tracker
 
 if TYPE_CHECKING:
     from gstreamed.gst.run import InputResult
+    from gstreamed.gst.runner import Runner
+    from gstreamed.gst.stream import Frame
 
-__all__ = ["load_detector", "process_file", "process_files"]
+__all__ = ["load_detector", "process_file", "process_files", "stream"]
 
 
 def process_files(
@@ -59,13 +61,79 @@ def process_files(
     the `gstreamed.cluster.ClusterParams` (``workers``, ``worker_cpus``, ``worker_gpus``,
     ``worker_retries``).
     """
+    options = dict(locals())  # the arguments, taken before any other local exists
+    for name in ("sources", "ray", "cluster", "detector_options"):
+        del options[name]  # the rest build the in-process run
     from gstreamed.cluster import ClusterParams
     from gstreamed.gst.cluster import run_on_cluster
-    from gstreamed.gst.runner import Runner, make_inputs
 
     if ray is not None and detector is not None:
         raise GstreamedError("with ray, give model= (each worker loads it), not detector=")
     cluster_params = ClusterParams.from_values(cluster or {})
+    runner = _runner(sources, **options, **detector_options)  # a bad model fails here
+    if ray is None:
+        return runner.run().results
+    return run_on_cluster(
+        runner.inputs,
+        partial(load_detector, model, **detector_options),
+        address=ray,
+        params=cluster_params,
+        batching=runner.batching,
+        make_tracker=runner.make_tracker,
+        progress=progress,
+        force=force,
+    ).results
+
+
+def stream(
+    source: str | Path | Sequence[str | Path],
+    output: str | Path | None = None,
+    **options: Any,
+) -> Iterator[Frame]:
+    """Iterate over the processed frames of one input or several: each a `Frame` with the
+    RGB picture (a copy), its index, pts and source, and its tracked `Detections`::
+
+        for frame in gstreamed.stream("clip.mp4", model="yolov8n.onnx"):
+            print(frame.index, frame.pts, len(frame.detections))
+
+    Several inputs share one model in this process; their frames interleave (each input's
+    in order). ``options`` are those of `process_files` but ``ray`` and ``cluster``; no
+    annotated file is written unless ``output`` is given (a file for one input, a folder for
+    several), while ``json``, ``mot`` and ``progress`` work as there. The pipeline runs only
+    as fast as the loop takes frames (a few frames are buffered ahead); leaving the loop
+    (``break``, an exception, ``close()``) stops it and finalises the outputs. Bad inputs and
+    options raise `GstreamedError` here, before any frame; an input that fails while playing
+    raises it from the loop once the other inputs have ended.
+    """
+    from gstreamed.gst.stream import frames
+
+    sources = [source] if isinstance(source, (str, Path)) else list(source)
+    options.setdefault("write_media", output is not None)
+    return frames(_runner(sources, output, **options))
+
+
+def _runner(
+    sources: Sequence[str | Path],
+    output: str | Path | None = None,
+    *,
+    detector: Detector | None = None,
+    model: str | Path | None = None,
+    json: str | Path | None = None,
+    mot: str | Path | None = None,
+    tracker: str | None = DEFAULT_TRACKER,
+    tracker_params: dict[str, Any] | None = None,
+    force: bool = False,
+    write_media: bool = True,
+    audio: bool = True,
+    batch_size: int = 0,
+    batch_timeout: float = 20.0,
+    detect_every: int = 1,
+    progress: bool = False,
+    **detector_options: Any,
+) -> Runner:
+    """The in-process `Runner` of `process_files` (which documents the arguments), inputs
+    and outputs checked and the model loaded."""
+    from gstreamed.gst.runner import Runner, make_inputs
 
     inputs = make_inputs(
         [str(s) for s in sources],
@@ -91,24 +159,9 @@ def process_files(
         def make_tracker(rate: float | None) -> Any:
             return create_tracker(tracker, rate, **params)
 
-    if ray is not None:
-        load_detector(model, **detector_options)  # a bad model fails here, not in every worker
-        return run_on_cluster(
-            inputs,
-            partial(load_detector, model, **detector_options),
-            address=ray,
-            params=cluster_params,
-            batching=batching,
-            make_tracker=make_tracker,
-            progress=progress,
-            force=force,
-        ).results
     if detector is None:
         detector = load_detector(model, **detector_options)
-    runner = Runner(
-        inputs, detector, batching=batching, make_tracker=make_tracker, progress=progress
-    )
-    return runner.run().results
+    return Runner(inputs, detector, batching=batching, make_tracker=make_tracker, progress=progress)
 
 
 @overload

@@ -191,6 +191,8 @@ def test_meta_read_any_ids(gst) -> None:
         Detections(
             [[1.5, 2, 30, 40], [5, 6, 7, 8.25]], [0.9, 0.5], [2, 0], [3, -1], names=["a", "b", "c"]
         ),
+        64,
+        48,
     )
     GstVideo.buffer_get_video_region_of_interest_meta_id(ours, 0).id = 42
     back = meta.read(ours)

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from gstreamed.errors import GstreamedError
+
+if TYPE_CHECKING:
+    import supervision as sv
+
 NO_TRACK = -1
+NAMES_KEY = "class_names"  # the name table in `supervision.Detections.metadata`
 
 
 @dataclass
@@ -101,6 +107,49 @@ class Detections:
             )
         ]
 
+    def to_supervision(self) -> sv.Detections:
+        """These detections as `supervision.Detections` (``pip install 'gstreamed[supervision]'``).
+
+        ``tracker_id`` is None when no row is tracked (else untracked rows keep -1, which
+        supervision's tools ignore), ``data["class_name"]`` holds each row's class name and
+        ``metadata["class_names"]`` the name table, so `from_supervision` gives them back.
+        """
+        sv = _supervision()
+        tracked = bool((self.track_id != NO_TRACK).any())
+        return sv.Detections(
+            xyxy=self.xyxy.copy(),
+            confidence=self.confidence.copy(),
+            class_id=self.class_id.copy(),
+            tracker_id=self.track_id.copy() if tracked else None,
+            data={"class_name": np.array(self.class_names, dtype=str)},
+            metadata={NAMES_KEY: list(self.names)},
+        )
+
+    @classmethod
+    def from_supervision(
+        cls, detections: sv.Detections, names: Sequence[str] | None = None
+    ) -> Detections:
+        """`supervision.Detections` as `Detections`: missing confidences become 1, class ids
+        0, tracker ids -1. The name table is ``names``, else the one `to_supervision` left in
+        ``metadata["class_names"]``, else rebuilt from ``data["class_name"]``."""
+        n = len(detections)
+        class_id = detections.class_id if detections.class_id is not None else np.zeros(n)
+        if names is None:
+            names = detections.metadata.get(NAMES_KEY)
+        if names is None:
+            table: dict[int, str] = {}
+            for k, name in zip(class_id, detections.data.get("class_name", []), strict=False):
+                table.setdefault(int(k), str(name))
+            names = [table.get(k, str(k)) for k in range(max(table, default=-1) + 1)]
+        tracker_id = detections.tracker_id
+        return cls(
+            detections.xyxy,
+            detections.confidence if detections.confidence is not None else np.ones(n),
+            class_id,
+            tracker_id if tracker_id is not None else np.full(n, NO_TRACK),
+            list(names),
+        )
+
     @staticmethod
     def concatenate(parts: Sequence[Detections], names: Sequence[str] = ()) -> Detections:
         """Join several detection sets (same name table) into one."""
@@ -116,3 +165,14 @@ class Detections:
             if all(p.raw_xyxy is None for p in parts)
             else np.concatenate([p.detector_xyxy for p in parts]),
         )
+
+
+def _supervision() -> Any:
+    """The supervision module, or a `GstreamedError` saying how to install it."""
+    try:
+        import supervision
+    except ImportError:
+        raise GstreamedError(
+            "this needs the supervision package: pip install 'gstreamed[supervision]'"
+        ) from None
+    return supervision

@@ -65,6 +65,19 @@ class Playback:
         self.ended_at = time.perf_counter()
         self.pipeline.set_state(Gst.State.NULL)
 
+    def start(self) -> None:
+        """Set the pipeline playing; one that cannot start ends with its ``error`` set."""
+        if self.pipeline.set_state(Gst.State.PLAYING) == Gst.StateChangeReturn.FAILURE:
+            message = self.pipeline.get_bus().timed_pop_filtered(
+                2 * Gst.SECOND, Gst.MessageType.ERROR
+            )
+            self.error = (
+                describe_error(message, self.location)
+                if message
+                else f"{self.location}: could not start the pipeline"
+            )
+            self._finish()
+
     def _stop(self, grace: float) -> None:
         """Send end-of-stream and give the pipeline ``grace`` seconds to finalise."""
         if not self.finished and self._deadline is None:
@@ -141,16 +154,7 @@ def play_all(
     first: int | None = None
     with stops.installed():
         for playback in playbacks:
-            if playback.pipeline.set_state(Gst.State.PLAYING) == Gst.StateChangeReturn.FAILURE:
-                message = playback.pipeline.get_bus().timed_pop_filtered(
-                    2 * Gst.SECOND, Gst.MessageType.ERROR
-                )
-                playback.error = (
-                    describe_error(message, playback.location)
-                    if message
-                    else f"{playback.location}: could not start the pipeline"
-                )
-                playback._finish()
+            playback.start()
         try:
             while not all(p.finished for p in playbacks):
                 if stops.received:

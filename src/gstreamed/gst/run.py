@@ -29,6 +29,8 @@ from gstreamed.track import Tracker
 
 log = logging.getLogger(__name__)
 
+FRAMES_QUEUED = 2  # frames the `InputPipeline.frames` appsink holds for a slow consumer
+
 
 @dataclass
 class InputResult:
@@ -66,6 +68,7 @@ class InputPipeline:
         writers: Sequence[ResultWriter] = (),
         frame_limit: int | None = None,
         progress: Progress | None = None,
+        frames_sink: bool = False,
     ) -> None:
         """Detect with ``detector`` (private) or the shared model instance named
         ``model_instance`` (see `gstreamed.detect.batching`), every ``inference_interval``-th
@@ -73,7 +76,9 @@ class InputPipeline:
         known; ``None`` runs without tracking; untracked detections scoring below
         ``untracked_min_score`` are dropped. ``writers`` receive every frame's results
         (their owner closes them). ``frame_limit`` ends the input after that many decoded
-        frames (as if it were that long)."""
+        frames (as if it were that long). ``frames_sink`` adds `frames`, an appsink that
+        receives every processed frame (raw RGB with its ROI metas) and holds at most
+        `FRAMES_QUEUED` of them: a consumer slower than the pipeline slows it down."""
         init()
         self.source, self.outputs, self.timings = source, outputs, timings
         self.detector, self.model_instance = detector, model_instance
@@ -84,6 +89,16 @@ class InputPipeline:
         self.frame_limit = frame_limit
         self.progress = progress or Progress()
         self.pipeline = Gst.Pipeline.new("gstreamed")
+        self.frames: Gst.Element | None = None
+        if frames_sink:
+            self.frames = make(
+                "appsink",
+                "frames",
+                max_buffers=FRAMES_QUEUED,
+                drop=False,
+                sync=False,
+                emit_signals=False,
+            )
         self.video_caps: Gst.Caps | None = None  # the decoded video's caps, once known
         self._video_linked = False
         self._audio_linked = False
@@ -125,12 +140,34 @@ class InputPipeline:
             track.set_property("untracked-min-score", self.untracked_min_score)
             track.timings = self.timings
             chain.append(track)
-        overlay = make("gstreamed_overlay", "overlay")
-        overlay.timings = self.timings
-        chain.append(overlay)
         self._add(*chain)
         link(*chain)
-        overlay.get_static_pad("sink").add_probe(Gst.PadProbeType.BUFFER, self._on_result)
+        chain[-1].get_static_pad("src").add_probe(Gst.PadProbeType.BUFFER, self._on_result)
+        self._output_branches(chain[-1])
+        decoder.connect("pad-added", self._on_pad_added)
+        decoder.connect("no-more-pads", self._on_no_more_pads)
+
+    def _output_branches(self, tail: Gst.Element) -> None:
+        """After detection (and tracking): the `frames` appsink, the overlay feeding the
+        annotated file and the live window, or both (the appsink then sees unannotated
+        frames: the overlay draws on its own copy)."""
+        annotate = self.outputs.media is not None or self.outputs.live
+        if self.frames is not None:
+            self._add(self.frames)
+            if not annotate:
+                link(tail, self.frames)
+                return
+            tee = make("tee", "frames_split")
+            frames_queue = make(
+                "queue", "frames_queue", max_size_buffers=1, max_size_time=0, max_size_bytes=0
+            )
+            self._add(tee, frames_queue)
+            link(tail, tee, frames_queue, self.frames)
+            tail = tee
+        overlay = make("gstreamed_overlay", "overlay")
+        overlay.timings = self.timings
+        self._add(overlay)
+        link(tail, overlay)
         tail = overlay
         if self.outputs.live:
             tee = make("tee", "split")
@@ -139,8 +176,6 @@ class InputPipeline:
             tail = tee
             self._display_branch(tee)
         self._media_branch(tail)
-        decoder.connect("pad-added", self._on_pad_added)
-        decoder.connect("no-more-pads", self._on_no_more_pads)
 
     def _source_elements(self) -> Gst.Element:
         """Add the source and its decoder; returns the element whose pads appear later."""
@@ -167,7 +202,7 @@ class InputPipeline:
             elements = [
                 make("videoconvert", "out_convert"),
                 make("jpegenc", quality=92),
-                make("filesink", "sink", location=str(self.outputs.media)),
+                self._file_sink(),
             ]
         else:
             convert, chroma = make("videoconvert", "out_convert"), make("capsfilter", "chroma")
@@ -183,11 +218,19 @@ class InputPipeline:
                 self._encoder(),
                 make("h264parse"),
                 make("matroskamux", "mux"),
-                make("filesink", "sink", location=str(self.outputs.media)),
+                self._file_sink(),
             ]
             self._mux = elements[-2]
         self._add(*elements)
         link(tail, *elements)
+
+    def _file_sink(self) -> Gst.Element:
+        """The sink of the annotated file. Beside the `frames` appsink it must not wait for
+        its first buffer before the pipeline plays: the encoder holds back several frames,
+        while the appsink holds the first one until the pipeline plays."""
+        return make(
+            "filesink", "sink", location=str(self.outputs.media), async_=self.frames is None
+        )
 
     @staticmethod
     def _on_encoder_caps(
@@ -403,11 +446,16 @@ def stream_seconds(pad: Gst.Pad, pts: int) -> float | None:
     Demuxers may start the segment later than 0 (an MP4 edit list hiding B-frame delay puts
     the first PTS at e.g. 0.067 s); the pad's segment maps that back to stream time.
     """
+    event = pad.get_sticky_event(Gst.EventType.SEGMENT, 0)
+    return segment_seconds(event.parse_segment() if event is not None else None, pts)
+
+
+def segment_seconds(segment: Gst.Segment | None, pts: int) -> float | None:
+    """``pts`` as stream time in ``segment`` (see `stream_seconds`), in seconds."""
     if pts == Gst.CLOCK_TIME_NONE:
         return None
-    event = pad.get_sticky_event(Gst.EventType.SEGMENT, 0)
-    if event is not None:
-        pts = event.parse_segment().to_stream_time(Gst.Format.TIME, pts)
+    if segment is not None:
+        pts = segment.to_stream_time(Gst.Format.TIME, pts)
         if pts == Gst.CLOCK_TIME_NONE:  # outside the segment
             return None
     return pts / Gst.SECOND

@@ -13,7 +13,8 @@ import dataclasses
 import itertools
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -157,24 +158,9 @@ class Runner:
 
     def run(self) -> RunSummary:
         """Play every input to its end (or a stop signal); see `RunSummary`."""
-        instance = f"gstreamed-run-{next(_RUN_IDS)}"
-        self.detector.timings = self.timings
-        shared = acquire(
-            instance,
-            lambda: SharedDetector(
-                self.detector, self.batching.batch_size, self.batching.batch_timeout
-            ),
-        )
-        writers, shared_json = self._open_writers()
-        started = time.perf_counter()
-        params = self.detector.params
-        try:
-            pipelines, results = self._build(instance, writers, self._lower_threshold())
-            printer = ProgressPrinter(
-                [(p.source.label, p.progress) for p in pipelines.values()],
-                enabled=self.show_progress
-                and any(not p.source.is_image for p in pipelines.values()),
-            )
+        with self.prepared() as (shared, pipelines, results):
+            started = time.perf_counter()
+            printer = self.progress_printer(pipelines)
             playbacks = {index: p.playback() for index, p in pipelines.items()}
             progress = [p.progress for p in pipelines.values()]
 
@@ -187,15 +173,10 @@ class Runner:
                 playback = playbacks[index]
                 seconds = (playback.ended_at or time.perf_counter()) - started
                 results[index] = pipeline.result(playback, stop is not None, seconds)
-            for result in results:
-                if result is not None:
-                    result.timings = self.timings
             printer.finish()
-        finally:
-            self.detector.params = params
-            for writer in [*itertools.chain.from_iterable(writers), *shared_json]:
-                writer.close()
-            release(instance)
+        for result in results:
+            if result is not None:
+                result.timings = self.timings
         assert all(r is not None for r in results)
         return RunSummary(
             [r for r in results if r is not None],
@@ -204,6 +185,40 @@ class Runner:
             time.perf_counter() - started,
             stop,
         )
+
+    def progress_printer(self, pipelines: dict[int, InputPipeline]) -> ProgressPrinter:
+        """The progress lines of ``pipelines`` (shown when asked for and a video is among
+        them)."""
+        return ProgressPrinter(
+            [(p.source.label, p.progress) for p in pipelines.values()],
+            enabled=self.show_progress and any(not p.source.is_image for p in pipelines.values()),
+        )
+
+    @contextmanager
+    def prepared(
+        self, frames_sink: bool = False
+    ) -> Iterator[tuple[SharedDetector, dict[int, InputPipeline], list[InputResult | None]]]:
+        """The shared model, a pipeline per usable input (by input index; see
+        `InputPipeline` for ``frames_sink``) and the results list, holding the errors of
+        the inputs that got no pipeline; on exit the result files are closed and the model
+        released. The caller plays the pipelines and fills in their results."""
+        instance = f"gstreamed-run-{next(_RUN_IDS)}"
+        self.detector.timings = self.timings
+        shared = acquire(
+            instance,
+            lambda: SharedDetector(
+                self.detector, self.batching.batch_size, self.batching.batch_timeout
+            ),
+        )
+        writers, shared_json = self._open_writers()
+        params = self.detector.params
+        try:
+            yield (shared, *self._build(instance, writers, self._lower_threshold(), frames_sink))
+        finally:
+            self.detector.params = params
+            for writer in [*itertools.chain.from_iterable(writers), *shared_json]:
+                writer.close()
+            release(instance)
 
     def _open_writers(self) -> tuple[list[list[ResultWriter]], list[JsonlWriter]]:
         """Each input's result writers; one JSON Lines file may serve several inputs."""
@@ -240,7 +255,11 @@ class Runner:
         return conf
 
     def _build(
-        self, instance: str, writers: list[list[ResultWriter]], untracked_min_score: float
+        self,
+        instance: str,
+        writers: list[list[ResultWriter]],
+        untracked_min_score: float,
+        frames_sink: bool,
     ) -> tuple[dict[int, InputPipeline], list[InputResult | None]]:
         """A pipeline per usable input; the others' results are their errors."""
         pipelines: dict[int, InputPipeline] = {}
@@ -261,6 +280,7 @@ class Runner:
                     untracked_min_score=untracked_min_score,
                     writers=writers[index],
                     frame_limit=self.frame_limit,
+                    frames_sink=frames_sink,
                 )
             except GstreamedError as exc:
                 results[index] = InputResult(item.label, 0, 0.0, error=str(exc))

@@ -103,5 +103,6 @@ class DetectElement(RgbFilter):
         assert detector is not None
         with buffer.map(Gst.MapFlags.READ) as info:
             detections = detector.detect(self.frame_array(info))
-        meta.attach(buffer, detections)
+        assert self.video_info is not None
+        meta.attach(buffer, detections, self.video_info.width, self.video_info.height)
         return Gst.FlowReturn.OK

@@ -36,7 +36,8 @@ class OverlayElement(RgbFilter):
 
     def transform(self, buffer: Gst.Buffer) -> Gst.FlowReturn:
         start = time.perf_counter()
-        detections = meta.read(buffer)
+        assert self.video_info is not None
+        detections = meta.read(buffer, (self.video_info.width, self.video_info.height))
         if len(detections):
             with buffer.map(Gst.MapFlags.READ | Gst.MapFlags.WRITE) as info:
                 draw(self.frame_array(info), detections, self.params)

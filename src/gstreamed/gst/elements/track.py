@@ -94,16 +94,18 @@ class TrackElement(RgbFilter):
 
         assert self.tracker is not None
         start = time.perf_counter()
+        assert self.video_info is not None
+        size = (self.video_info.width, self.video_info.height)
         if is_skipped(buffer):  # no detections: the tracks' predicted boxes
             tracked = self.tracker.predict()
         elif self.tracker.uses_frames:  # camera-motion compensation looks at the pixels
             with buffer.map(Gst.MapFlags.READ) as info:
-                tracked = self.tracker.update(meta.read(buffer), self.frame_array(info))
+                tracked = self.tracker.update(meta.read(buffer, size), self.frame_array(info))
         else:
-            tracked = self.tracker.update(meta.read(buffer))
+            tracked = self.tracker.update(meta.read(buffer, size))
         tracked = drop_untracked_below(tracked, self.props_values["untracked-min-score"])
         self._frames += 1
         meta.remove(buffer)
-        meta.attach(buffer, tracked)
+        meta.attach(buffer, tracked, *size)
         self.record("tracking", time.perf_counter() - start)
         return Gst.FlowReturn.OK
