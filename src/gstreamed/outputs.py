@@ -4,6 +4,7 @@ annotated video is encoded."""
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import ClassVar
 from gstreamed.errors import GstreamedError
 from gstreamed.inputs import Source
 from gstreamed.params import ParamSet, param
+from gstreamed.results import STDOUT
 
 # x264 for annotated videos: "superfast" measured as fast as "ultrafast" in the pipeline on
 # 2 cores (veryfast cost ~5-10 % end-to-end FPS) while keeping CABAC and deblocking.
@@ -47,6 +49,7 @@ class Outputs:
     live: bool = False
     audio: bool = True  # keep the first audio track (re-encoded as Opus) in video outputs
     encoder: EncoderParams = field(default_factory=EncoderParams)
+    overwrite: bool = False  # replace existing files when finalised (--force)
 
     @property
     def files(self) -> list[Path]:
@@ -64,8 +67,9 @@ def plan_outputs(
     live: bool = False,
     audio: bool = True,
     encoder: EncoderParams | None = None,
+    force: bool = False,
 ) -> list[Outputs]:
-    """The outputs of each input.
+    """The outputs of each input (``force``: they replace existing files).
 
     One input: ``media`` is the annotated file (an existing folder: the default name in it),
     ``json`` and ``mot`` are files. Several inputs: ``media`` and ``mot`` are folders (made
@@ -87,7 +91,9 @@ def plan_outputs(
         else:
             target = source.default_output.with_name(name)
         mot_file = (mot / f"{name.removesuffix('.out.mkv')}.txt") if several and mot else mot
-        planned.append(Outputs(target, json, mot_file, live, audio, encoder or EncoderParams()))
+        planned.append(
+            Outputs(target, json, mot_file, live, audio, encoder or EncoderParams(), force)
+        )
     return planned
 
 
@@ -110,7 +116,8 @@ def _unique_names(sources: Sequence[Source]) -> list[str]:
 def check_outputs(planned: Sequence[Outputs], sources: Sequence[Source], force: bool) -> None:
     """Refuse, before anything runs: to overwrite a file without ``force``, to write into a
     missing folder or onto a folder, to write two outputs to one file, or to write onto an
-    input (the same file, a hard link or a symbolic link to it)."""
+    input (the same file, a hard link or a symbolic link to it, even with ``force``).
+    Devices and FIFOs (``/dev/null``, ``/dev/stdout``) are written in place."""
     shared_json = {o.json for o in planned if o.json is not None}
     files = [p for o in planned for p in o.files if p not in shared_json] + sorted(shared_json)
     inputs = [Path(s.location) for s in sources if s.kind == "file"]
@@ -122,7 +129,20 @@ def check_outputs(planned: Sequence[Outputs], sources: Sequence[Source], force: 
         for source in inputs:
             if path.exists() and os.path.samefile(path, source):
                 raise GstreamedError(f"{path} is the input {source}; choose another output")
-        if path.exists() and not force:
+        if is_special(path):
+            continue
+        if (path.exists() or path.is_symlink()) and not force:
             raise GstreamedError(f"{path} already exists; use --force to overwrite it")
-    if len({p.resolve() for p in files}) < len(files):
+    if len({p.resolve() for p in files if p != STDOUT}) < len([p for p in files if p != STDOUT]):
         raise GstreamedError("every output (video/image, JSON, MOT) must be a different file")
+
+
+def is_special(path: Path) -> bool:
+    """Whether ``path`` is standard output (``-``) or an existing device or FIFO: outputs
+    written in place, not through a temporary file."""
+    if path == STDOUT:
+        return True
+    try:
+        return not stat.S_ISREG(path.stat().st_mode) and not stat.S_ISDIR(path.stat().st_mode)
+    except OSError:
+        return False

@@ -57,6 +57,7 @@ class Playback:
     salvage: Callable[[], None] | None = None
     error: str | None = None
     finished: bool = False
+    finalised: bool = False  # it reached end-of-stream: its muxers wrote their files whole
     ended_at: float | None = None  # perf_counter time it finished
     _deadline: float | None = field(default=None, repr=False)
 
@@ -75,6 +76,7 @@ class Playback:
         if self.on_message is not None:
             self.on_message(message)
         if message.type == Gst.MessageType.EOS:
+            self.finalised = True
             self._finish()
         elif message.type == Gst.MessageType.ERROR:
             if self.error is not None:  # already salvaging: a second error ends it
@@ -152,7 +154,7 @@ def play_all(
             while not all(p.finished for p in playbacks):
                 if stops.received:
                     if first is not None and len(stops.received) > 1:
-                        log.warning("stopped at once: outputs may not be finalised")
+                        log.warning("second stop signal: stopping at once, not finalising")
                         break
                     if first is None:
                         first = stops.received[0]

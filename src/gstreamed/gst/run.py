@@ -17,6 +17,7 @@ from pathlib import Path
 from gi.repository import GLib, Gst
 
 from gstreamed.detect.detector import Detector
+from gstreamed.errors import GstreamedError
 from gstreamed.gst import init, meta
 from gstreamed.gst.build import link, make
 from gstreamed.gst.bus import Playback, play_all
@@ -65,13 +66,16 @@ class InputPipeline:
         writers: Sequence[ResultWriter] = (),
         frame_limit: int | None = None,
         progress: Progress | None = None,
+        media_file: Path | None = None,
     ) -> None:
         """Detect with ``detector`` (private) or the shared model instance named
         ``model_instance`` (see `gstreamed.detect.batching`), every ``inference_interval``-th
         frame. ``make_tracker(frame_rate)`` builds the tracker once the stream's rate is
         known; ``None`` runs without tracking. ``writers`` receive every frame's results
         (their owner closes them). ``frame_limit`` ends the input after that many decoded
-        frames (as if it were that long)."""
+        frames (as if it were that long). ``media_file`` is the file the annotated media is
+        written to (a `gstreamed.outfile.PendingFile`'s temporary name; default
+        ``outputs.media``)."""
         init()
         self.source, self.outputs, self.timings = source, outputs, timings
         self.detector, self.model_instance = detector, model_instance
@@ -80,6 +84,8 @@ class InputPipeline:
         self.writers = list(writers)
         self.frame_limit = frame_limit
         self.progress = progress or Progress()
+        self.media_file = media_file or outputs.media
+        self.write_error: str | None = None  # an output that could not be written
         self.pipeline = Gst.Pipeline.new("gstreamed")
         self.video_caps: Gst.Caps | None = None  # the decoded video's caps, once known
         self._video_linked = False
@@ -163,7 +169,7 @@ class InputPipeline:
             elements = [
                 make("videoconvert", "out_convert"),
                 make("jpegenc", quality=92),
-                make("filesink", "sink", location=str(self.outputs.media)),
+                make("filesink", "sink", location=str(self.media_file)),
             ]
         else:
             convert, chroma = make("videoconvert", "out_convert"), make("capsfilter", "chroma")
@@ -179,7 +185,7 @@ class InputPipeline:
                 self._encoder(),
                 make("h264parse"),
                 make("matroskamux", "mux"),
-                make("filesink", "sink", location=str(self.outputs.media)),
+                make("filesink", "sink", location=str(self.media_file)),
             ]
             self._mux = elements[-2]
         self._add(*elements)
@@ -228,11 +234,6 @@ class InputPipeline:
         ]
         self._add(*elements)
         link(tee, *elements)
-
-    def _discard_outputs(self) -> None:
-        for path in self.outputs.files:
-            if path.is_file():  # never a device such as /dev/null
-                path.unlink()
 
     # --- streaming-thread callbacks ------------------------------------------------------
 
@@ -325,8 +326,12 @@ class InputPipeline:
         self._last_pts = pts
         if self.writers:
             detections = meta.read(buffer)
-            for writer in self.writers:
-                writer.write(self._frame, pts, detections)
+            try:
+                for writer in self.writers:
+                    writer.write(self._frame, pts, detections)
+            except GstreamedError as exc:  # disk full: stop, finalise what was written
+                self.writers = []
+                self._fail(pad.get_parent_element(), str(exc))
         self._frame += 1
         self.progress.frame_done()
         return Gst.PadProbeReturn.OK
@@ -358,6 +363,24 @@ class InputPipeline:
     def _on_message(self, message: Gst.Message) -> None:
         if self.progress.total is None and message.type == Gst.MessageType.ASYNC_DONE:
             self.progress.total = self._expected_frames()
+        if (
+            message.type == Gst.MessageType.ERROR
+            and self.write_error is None
+            and message.src is self.pipeline.get_by_name("sink")
+        ):
+            error, _debug = message.parse_error()
+            reason = (
+                "no space left on the device"
+                if error.matches(Gst.ResourceError.quark(), Gst.ResourceError.NO_SPACE_LEFT)
+                else error.message.strip().rstrip(".").replace(str(self.media_file), "")
+            )
+            self.write_error = f"{self.outputs.media}: cannot write it: {reason}"
+
+    def _fail(self, element: Gst.Element, text: str) -> None:
+        """Report an output that cannot be written: the run stops (see `Playback`)."""
+        self.write_error = self.write_error or text
+        error = GLib.Error.new_literal(Gst.ResourceError.quark(), text, Gst.ResourceError.WRITE)
+        element.post_message(Gst.Message.new_error(element, error, text))
 
     def _salvage(self) -> None:
         """After an error: push end-of-stream into every branch the decoder feeds, so what
@@ -371,23 +394,20 @@ class InputPipeline:
         return f"at frame {self._frame}{time_text}"
 
     def result(self, playback: Playback, interrupted: bool, seconds: float) -> InputResult:
-        """The input's result once its playback has ended. A run that processed no frame
-        removes the files it created: they hold nothing, and a media file is not playable."""
+        """The input's result once its playback has ended (its ``outputs`` left empty: the
+        owner of the files commits them)."""
         if not playback.finished:
             interrupted = True
-        if self._frame == 0:
-            self._discard_outputs()
-        elif not interrupted and playback.error is None:
+        if self._frame and not interrupted and playback.error is None:
             self.progress.total = self._frame  # the estimate follows the container's
             # duration, which an audio track may make longer: now exact
-        error = playback.error
+        error = self.write_error or playback.error
         if error is None and self._frame == 0 and not interrupted:
             error = f"{self.source.label}: no frames decoded"
         elif error is not None and self._frame:
             error = f"{error} ({self.where()}; the output holds the frames before)"
         self.progress.status = "failed" if error else "stopped" if interrupted else "done"
-        written = [p for p in self.outputs.files if p.exists()] if self._frame else []
-        return InputResult(self.source.label, self._frame, seconds, written, error, interrupted)
+        return InputResult(self.source.label, self._frame, seconds, [], error, interrupted)
 
 
 def stream_seconds(pad: Gst.Pad, pts: int) -> float | None:

@@ -19,11 +19,12 @@ from pathlib import Path
 from gstreamed.detect.batching import BatchParams, SharedDetector, acquire, release
 from gstreamed.detect.detector import Detector
 from gstreamed.errors import GstreamedError
-from gstreamed.gst.bus import exit_status, play_all
+from gstreamed.gst.bus import Playback, exit_status, play_all
 from gstreamed.gst.run import InputPipeline, InputResult
 from gstreamed.gst.sources import classify
 from gstreamed.inputs import Source, expand
-from gstreamed.outputs import EncoderParams, Outputs, check_outputs, plan_outputs
+from gstreamed.outfile import PendingFile
+from gstreamed.outputs import EncoderParams, Outputs, check_outputs, is_special, plan_outputs
 from gstreamed.progress import ProgressPrinter
 from gstreamed.results import JsonlWriter, ResultWriter
 from gstreamed.timing import Timings
@@ -107,6 +108,7 @@ def make_inputs(
         live=live,
         audio=audio,
         encoder=encoder,
+        force=force,
     )
     check_outputs(planned, sources, force)
     by_source = dict(zip(sources, planned, strict=True))
@@ -157,10 +159,13 @@ class Runner:
                 self.detector, self.batching.batch_size, self.batching.batch_timeout
             ),
         )
-        writers, shared_json = self._open_writers()
+        files = OutputFiles()
+        writers: list[list[ResultWriter]] = []
+        shared_json: list[JsonlWriter] = []
         started = time.perf_counter()
         try:
-            pipelines, results = self._build(instance, writers)
+            writers, shared_json = self._open_writers(files)
+            pipelines, results = self._build(instance, writers, files)
             printer = ProgressPrinter(
                 [(p.source.label, p.progress) for p in pipelines.values()],
                 enabled=self.show_progress
@@ -172,6 +177,9 @@ class Runner:
                 playback = playbacks[index]
                 seconds = (playback.ended_at or time.perf_counter()) - started
                 results[index] = pipeline.result(playback, stop is not None, seconds)
+            for writer in [*itertools.chain.from_iterable(writers), *shared_json]:
+                writer.close()
+            self._finalise(files, pipelines, playbacks, results)
             for result in results:
                 if result is not None:
                     result.timings = self.timings
@@ -179,6 +187,7 @@ class Runner:
         finally:
             for writer in [*itertools.chain.from_iterable(writers), *shared_json]:
                 writer.close()
+            files.discard()
             release(instance)
         assert all(r is not None for r in results)
         return RunSummary(
@@ -189,28 +198,69 @@ class Runner:
             stop,
         )
 
-    def _open_writers(self) -> tuple[list[list[ResultWriter]], list[JsonlWriter]]:
+    def _finalise(
+        self,
+        files: OutputFiles,
+        pipelines: dict[int, InputPipeline],
+        playbacks: dict[int, Playback],
+        results: list[InputResult | None],
+    ) -> None:
+        """Commit each output that holds frames; a media file its muxer did not finalise
+        stays under its temporary name, and the input's error says where."""
+        json_users: dict[Path, list[InputResult]] = {}
+        for item, result in zip(self.inputs, results, strict=True):
+            if result is not None and item.outputs is not None and item.outputs.json:
+                json_users.setdefault(item.outputs.json, []).append(result)
+        for json, users in json_users.items():
+            if any(r.frames for r in users):
+                try:
+                    files.commit(json)
+                except GstreamedError as exc:
+                    for result in users:
+                        result.error = result.error or str(exc)
+        for index, pipeline in pipelines.items():
+            result, outputs = results[index], pipeline.outputs
+            assert result is not None
+            media = outputs.media if result.frames else None
+            if media is not None and not playbacks[index].finalised:
+                left = files.abandon(media)
+                note = f"{media} not finalised; what was written is in {left}"
+                result.error = f"{result.error}; {note}" if result.error else note
+                media = None
+            for path in (media, outputs.mot if result.frames else None):
+                if path is None:
+                    continue
+                try:
+                    files.commit(path)
+                except GstreamedError as exc:
+                    result.error = result.error or str(exc)
+            result.outputs = [p for p in outputs.files if files.committed(p)]
+
+    def _open_writers(
+        self, files: OutputFiles
+    ) -> tuple[list[list[ResultWriter]], list[JsonlWriter]]:
         """Each input's result writers; one JSON Lines file may serve several inputs."""
         several = len(self.inputs) > 1
-        shared_json: dict[str, JsonlWriter] = {}
+        shared_json: dict[Path, JsonlWriter] = {}
         writers: list[list[ResultWriter]] = []
         for item in self.inputs:
             own: list[ResultWriter] = []
             outputs = item.outputs
             if item.error is None and outputs is not None:
                 if outputs.json is not None:
-                    key = str(outputs.json)
-                    if key not in shared_json:
-                        shared_json[key] = JsonlWriter(outputs.json)
-                    json = shared_json[key]
+                    if outputs.json not in shared_json:
+                        shared_json[outputs.json] = JsonlWriter(
+                            outputs.json, files.open(outputs.json, outputs.overwrite)
+                        )
+                    json = shared_json[outputs.json]
                     own.append(json.for_source(item.label) if several else json)
                 if outputs.mot is not None and item.source is not None and not item.source.is_image:
-                    own.append(MotWriter(outputs.mot))
+                    own.append(MotWriter(outputs.mot, files.open(outputs.mot, outputs.overwrite)))
             writers.append(own)
         return writers, list(shared_json.values())
 
     def _build(
-        self, instance: str, writers: list[list[ResultWriter]]
+        self, instance: str, writers: list[list[ResultWriter]], files: OutputFiles
     ) -> tuple[dict[int, InputPipeline], list[InputResult | None]]:
         """A pipeline per usable input; the others' results are their errors."""
         pipelines: dict[int, InputPipeline] = {}
@@ -230,7 +280,48 @@ class Runner:
                     make_tracker=None if item.source.is_image else self.make_tracker,
                     writers=writers[index],
                     frame_limit=self.frame_limit,
+                    media_file=None
+                    if item.outputs.media is None
+                    else files.open(item.outputs.media, item.outputs.overwrite),
                 )
             except GstreamedError as exc:
                 results[index] = InputResult(item.label, 0, 0.0, error=str(exc))
         return pipelines, results
+
+
+class OutputFiles:
+    """A run's output files, each written under a temporary name (`PendingFile`) and moved
+    to its name only when committed; devices, FIFOs and ``-`` are written in place."""
+
+    def __init__(self) -> None:
+        self._pending: dict[Path, PendingFile] = {}
+        self._committed: set[Path] = set()
+
+    def open(self, final: Path, overwrite: bool) -> Path:
+        """The path to write ``final`` to (made once per file)."""
+        if is_special(final):
+            return final
+        if final not in self._pending:
+            self._pending[final] = PendingFile(final, overwrite=overwrite)
+        return self._pending[final].path
+
+    def commit(self, final: Path) -> None:
+        """Move ``final``'s file into place (`GstreamedError` when it cannot be)."""
+        pending = self._pending.get(final)
+        if pending is not None:
+            pending.commit()
+        self._committed.add(final)
+
+    def committed(self, final: Path) -> bool:
+        """Whether ``final`` was committed (and so holds a complete file)."""
+        return final in self._committed
+
+    def abandon(self, final: Path) -> Path:
+        """Leave ``final``'s file unfinalised under its temporary name; returns that name."""
+        pending = self._pending.pop(final, None)
+        return final if pending is None else pending.path
+
+    def discard(self) -> None:
+        """Remove every temporary file not committed or abandoned."""
+        for pending in self._pending.values():
+            pending.discard()
