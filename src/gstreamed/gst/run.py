@@ -95,6 +95,8 @@ class InputPipeline:
         self._frame = 0
         self._decoded = 0
         self._last_pts: float | None = None
+        self._duration: float | None = None  # the input's, when its source knows it
+        self._reached: float | None = None  # the latest stream time of any of its streams
         self._build()
 
     # --- building -------------------------------------------------------------------------
@@ -251,11 +253,11 @@ class InputPipeline:
             pixbuf.link(self.entry)
             pixbuf.sync_state_with_parent()
             self._video_linked = pad.link(pixbuf.get_static_pad("sink")) == Gst.PadLinkReturn.OK
-            self._branches.append(pixbuf.get_static_pad("sink"))
+            self._add_branch(pixbuf.get_static_pad("sink"))
             return
         if kind.startswith("video/") and not self._video_linked:
             self._video_linked = pad.link(self.entry.get_static_pad("sink")) == Gst.PadLinkReturn.OK
-            self._branches.append(self.entry.get_static_pad("sink"))
+            self._add_branch(self.entry.get_static_pad("sink"))
             return
         if (
             kind.startswith("audio/")
@@ -270,7 +272,7 @@ class InputPipeline:
         self.pipeline.add(sink)
         sink.sync_state_with_parent()
         pad.link(sink.get_static_pad("sink"))
-        self._branches.append(sink.get_static_pad("sink"))
+        self._add_branch(sink.get_static_pad("sink"))
 
     def _link_audio(self, pad: Gst.Pad) -> bool:
         """Re-encode the first audio track as Opus into the output file."""
@@ -293,8 +295,19 @@ class InputPipeline:
             return False
         for element in chain:
             element.sync_state_with_parent()
-        self._branches.append(chain[0].get_static_pad("sink"))
+        self._add_branch(chain[0].get_static_pad("sink"))
         return pad.link(chain[0].get_static_pad("sink")) == Gst.PadLinkReturn.OK
+
+    def _add_branch(self, pad: Gst.Pad) -> None:
+        """Note a pad the decoder feeds: for `_salvage`, and how far its stream got."""
+        self._branches.append(pad)
+        pad.add_probe(Gst.PadProbeType.BUFFER, self._on_branch_buffer)
+
+    def _on_branch_buffer(self, pad: Gst.Pad, info: Gst.PadProbeInfo) -> Gst.PadProbeReturn:
+        seconds = stream_seconds(pad, info.get_buffer().pts)
+        if seconds is not None and (self._reached is None or seconds > self._reached):
+            self._reached = seconds
+        return Gst.PadProbeReturn.OK
 
     def _on_no_more_pads(self, decoder: Gst.Element) -> None:
         if not self._video_linked:
@@ -363,6 +376,8 @@ class InputPipeline:
     def _on_message(self, message: Gst.Message) -> None:
         if self.progress.total is None and message.type == Gst.MessageType.ASYNC_DONE:
             self.progress.total = self._expected_frames()
+            ok, duration = self.pipeline.query_duration(Gst.Format.TIME)
+            self._duration = duration / Gst.SECOND if ok and duration > 0 else None
         if (
             message.type == Gst.MessageType.ERROR
             and self.write_error is None
@@ -388,6 +403,15 @@ class InputPipeline:
         for pad in self._branches:
             pad.send_event(Gst.Event.new_eos())
 
+    def _ended_early(self) -> bool:
+        """Whether the stream stopped well before the duration its container states (a
+        truncated file, a damaged middle the demuxer could not get past)."""
+        if self._duration is None or self._reached is None:
+            return False
+        if self.frame_limit is not None and self._decoded > self.frame_limit:
+            return False
+        return self._reached < self._duration - max(1.0, 0.05 * self._duration)
+
     def where(self) -> str:
         """``at frame 41 (stream time 1.64 s)``: how far the input got."""
         time_text = f" (stream time {self._last_pts:.2f} s)" if self._last_pts is not None else ""
@@ -404,6 +428,12 @@ class InputPipeline:
         error = self.write_error or playback.error
         if error is None and self._frame == 0 and not interrupted:
             error = f"{self.source.label}: no frames decoded"
+        elif error is None and not interrupted and self._ended_early():
+            error = (
+                f"{self.source.label}: the video ended {self.where()}, short of its stated "
+                f"{self._duration:.2f} s: a truncated or damaged file (the output holds the "
+                "frames before)"
+            )
         elif error is not None and self._frame:
             error = f"{error} ({self.where()}; the output holds the frames before)"
         self.progress.status = "failed" if error else "stopped" if interrupted else "done"
