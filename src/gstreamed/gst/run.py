@@ -334,6 +334,8 @@ class InputPipeline:
         return Gst.PadProbeReturn.DROP
 
     def _on_result(self, pad: Gst.Pad, info: Gst.PadProbeInfo) -> Gst.PadProbeReturn:
+        if self.write_error is not None:  # stopping: the outputs end where the results did
+            return Gst.PadProbeReturn.DROP
         buffer = info.get_buffer()
         pts = None if self.source.is_image else stream_seconds(pad, buffer.pts)
         self._last_pts = pts
@@ -343,8 +345,8 @@ class InputPipeline:
                 for writer in self.writers:
                     writer.write(self._frame, pts, detections)
             except GstreamedError as exc:  # disk full: stop, finalise what was written
-                self.writers = []
                 self._fail(pad.get_parent_element(), str(exc))
+                return Gst.PadProbeReturn.DROP
         self._frame += 1
         self.progress.frame_done()
         return Gst.PadProbeReturn.OK
