@@ -31,6 +31,8 @@ from gstreamed.timing import timing_table
 if TYPE_CHECKING:
     from gstreamed.gst.run import InputResult
 
+RECONNECT_TIMEOUT_S = 600.0  # how long a lost live source is retried by default
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
@@ -89,6 +91,21 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="leave the input's audio track out of the output video",
     )
     add_encoder_options(parser)
+    parser.add_argument(
+        "--reconnect",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="retry a lost live source (RTSP, HTTP stream) with back-off and go on into the "
+        "same outputs (default: on)",
+    )
+    parser.add_argument(
+        "--reconnect-timeout",
+        type=float,
+        default=RECONNECT_TIMEOUT_S,
+        metavar="SECONDS",
+        help=f"give up on a lost live source after this long (default {RECONNECT_TIMEOUT_S:g}; "
+        "0: never retry)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress lines")
     add_model_options(parser)
     add_detection_options(parser)
@@ -108,6 +125,8 @@ def run(args: argparse.Namespace) -> int:
             "--live needs a display (set DISPLAY or WAYLAND_DISPLAY); "
             "run without --live to only write the file"
         )
+    if args.reconnect_timeout < 0:
+        raise GstreamedError("--reconnect-timeout must be >= 0 seconds")
     if args.mot and args.no_track:
         raise GstreamedError("--mot needs tracking on a video (not an image, not --no-track)")
     inputs = make_inputs(
@@ -133,6 +152,7 @@ def run(args: argparse.Namespace) -> int:
         # A tracker's frame rate follows its stream: the element passes it with the caps.
         make_tracker=None if args.no_track else (lambda rate: tracker_from_args(args, rate)),
         progress=not args.no_progress,
+        reconnect_timeout=args.reconnect_timeout if args.reconnect else 0.0,
     ).run()
     if summary.frames and not all(s.is_image for s in sources):
         table = timing_table(

@@ -46,15 +46,21 @@ def exit_status(signum: int) -> int:
 class Playback:
     """One pipeline in `play_all`, and how it ended.
 
-    ``on_message`` sees every message of interest; ``salvage`` is called once after an
-    error, to finalise what was written (the pipeline then has `SALVAGE_GRACE_S` to reach
-    end-of-stream).
+    ``on_message`` sees every message of interest; ``recover`` is offered each error first
+    and returns True when it deals with it (a live source reconnecting); ``salvage`` is
+    called once after an error, to finalise what was written (the pipeline then has
+    `SALVAGE_GRACE_S` to reach end-of-stream; later errors are only logged). ``on_poll`` is
+    called about every `POLL_S` seconds, ``on_stop`` before end-of-stream is sent for a
+    stop signal.
     """
 
     pipeline: Gst.Pipeline
     location: str
     on_message: Callable[[Gst.Message], None] | None = None
     salvage: Callable[[], None] | None = None
+    recover: Callable[[Gst.Message], bool] | None = None
+    on_poll: Callable[[], None] | None = None
+    on_stop: Callable[[], None] | None = None
     error: str | None = None
     finished: bool = False
     finalised: bool = False  # it reached end-of-stream: its muxers wrote their files whole
@@ -69,6 +75,8 @@ class Playback:
     def _stop(self, grace: float) -> None:
         """Send end-of-stream and give the pipeline ``grace`` seconds to finalise."""
         if not self.finished and self._deadline is None:
+            if self.on_stop is not None:
+                self.on_stop()
             self.pipeline.send_event(Gst.Event.new_eos())
             self._deadline = time.perf_counter() + grace
 
@@ -79,8 +87,10 @@ class Playback:
             self.finalised = True
             self._finish()
         elif message.type == Gst.MessageType.ERROR:
-            if self.error is not None:  # already salvaging: a second error ends it
-                self._finish()
+            if self.error is not None:  # already salvaging until the deadline
+                log.debug("%s", describe_error(message, self.location))
+                return
+            if self._deadline is None and self.recover is not None and self.recover(message):
                 return
             self.error = describe_error(message, self.location)
             if self.salvage is None:
@@ -92,6 +102,8 @@ class Playback:
             log.warning("%s", message.parse_warning()[0].message)
 
     def _poll(self) -> None:
+        if self.on_poll is not None and not self.finished:
+            self.on_poll()
         bus = self.pipeline.get_bus()
         while not self.finished and (message := bus.pop_filtered(WANTED)) is not None:
             self._handle(message)

@@ -30,6 +30,10 @@ from gstreamed.track import Tracker
 
 log = logging.getLogger(__name__)
 
+RETRY_DELAYS_S = (1.0, 2.0, 4.0, 8.0, 10.0)  # back-off between attempts; then every 10 s
+STALL_S = 5.0  # a live source that delivers no frame for this long counts as lost
+LIVE_SCHEMES = ("rtsp", "rtsps", "rtspt", "http", "https")
+
 
 @dataclass
 class InputResult:
@@ -67,6 +71,7 @@ class InputPipeline:
         frame_limit: int | None = None,
         progress: Progress | None = None,
         media_file: Path | None = None,
+        reconnect_timeout: float = 0.0,
     ) -> None:
         """Detect with ``detector`` (private) or the shared model instance named
         ``model_instance`` (see `gstreamed.detect.batching`), every ``inference_interval``-th
@@ -75,7 +80,9 @@ class InputPipeline:
         (their owner closes them). ``frame_limit`` ends the input after that many decoded
         frames (as if it were that long). ``media_file`` is the file the annotated media is
         written to (a `gstreamed.outfile.PendingFile`'s temporary name; default
-        ``outputs.media``)."""
+        ``outputs.media``). A live URI source (RTSP, or an HTTP stream of no stated
+        duration) that is lost after its first frame is retried with back-off for up to
+        ``reconnect_timeout`` seconds (0: never), into the same outputs; see `_lose`."""
         init()
         self.source, self.outputs, self.timings = source, outputs, timings
         self.detector, self.model_instance = detector, model_instance
@@ -86,6 +93,17 @@ class InputPipeline:
         self.progress = progress or Progress()
         self.media_file = media_file or outputs.media
         self.write_error: str | None = None  # an output that could not be written
+        self.reconnect_timeout = reconnect_timeout
+        self.reconnects = 0  # how often a lost source came back
+        self._lost_at: float | None = None  # monotonic time the source was lost
+        self._attempt = 0
+        self._retry_at: float | None = None
+        self._watch_from: float | None = None  # last frame, or start of a reconnect attempt
+        self._reset_tracker = False
+        self._stopping = False  # stopped by a signal, salvaging, or gave up: no more attempts
+        self._source_ended = False  # a reconnectable source sent end-of-stream
+        self._pts_origin: float | None = None  # running time - stream time at the first frame
+        self._extra_sinks: list[Gst.Element] = []
         self.pipeline = Gst.Pipeline.new("gstreamed")
         self.video_caps: Gst.Caps | None = None  # the decoded video's caps, once known
         self._video_linked = False
@@ -106,7 +124,7 @@ class InputPipeline:
             self.pipeline.add(element)
 
     def _build(self) -> None:
-        decoder = self._source_elements()
+        decoder = self._source = self._source_elements()
         # Processing chain; the first queue decouples decoding from conversion + inference.
         self.entry = make(
             "queue", "decode_queue", max_size_buffers=4, max_size_time=0, max_size_bytes=0
@@ -123,11 +141,17 @@ class InputPipeline:
             detect.detector = self.detector
         detect.timings = self.timings
         self.entry.get_static_pad("sink").add_probe(Gst.PadProbeType.BUFFER, self._on_decoded)
+        self.entry.get_static_pad("sink").add_probe(
+            Gst.PadProbeType.EVENT_DOWNSTREAM, self._on_source_event
+        )
         chain = [self.entry, convert, rgb, infer_queue, detect]
         if self.make_tracker is not None:
             track = make("gstreamed_track", "track")
             track.make_tracker = self.make_tracker
             track.timings = self.timings
+            track.get_static_pad("sink").add_probe(
+                Gst.PadProbeType.BUFFER, self._on_track_input, track
+            )
             chain.append(track)
         overlay = make("gstreamed_overlay", "overlay")
         overlay.timings = self.timings
@@ -143,6 +167,9 @@ class InputPipeline:
             tail = tee
             self._display_branch(tee)
         self._media_branch(tail)
+        self._connect_source(decoder)
+
+    def _connect_source(self, decoder: Gst.Element) -> None:
         decoder.connect("pad-added", self._on_pad_added)
         decoder.connect("no-more-pads", self._on_no_more_pads)
 
@@ -255,6 +282,7 @@ class InputPipeline:
             self._video_linked = pad.link(pixbuf.get_static_pad("sink")) == Gst.PadLinkReturn.OK
             self._add_branch(pixbuf.get_static_pad("sink"))
             return
+        log.debug("pad %s (%s), video linked: %s", pad.get_name(), kind, self._video_linked)
         if kind.startswith("video/") and not self._video_linked:
             self._video_linked = pad.link(self.entry.get_static_pad("sink")) == Gst.PadLinkReturn.OK
             self._add_branch(self.entry.get_static_pad("sink"))
@@ -269,6 +297,7 @@ class InputPipeline:
             return
         # Subtitles, a second video or audio stream: consume and drop them.
         sink = make("fakesink", sync=False, async_=False)
+        self._extra_sinks.append(sink)
         self.pipeline.add(sink)
         sink.sync_state_with_parent()
         pad.link(sink.get_static_pad("sink"))
@@ -323,21 +352,60 @@ class InputPipeline:
             )
 
     def _on_decoded(self, pad: Gst.Pad, _info: Gst.PadProbeInfo) -> Gst.PadProbeReturn:
-        """Note the video caps; past ``frame_limit`` frames, end the stream."""
+        """Note the video caps and a source that came back; past ``frame_limit`` frames, end
+        the stream."""
         self._decoded += 1
+        self._watch_from = time.monotonic()
+        if self._lost_at is not None:
+            log.warning(
+                "%s: reconnected after %.1f s", self.source.label, self._watch_from - self._lost_at
+            )
+            self._lost_at, self._retry_at = None, None
+            self._reset_tracker = True  # tracks do not go on across a gap
+            self.reconnects += 1
+            self.progress.status = ""
         if self._decoded == 1:
             self.video_caps = pad.get_current_caps()
         if self.frame_limit is None or self._decoded <= self.frame_limit:
             return Gst.PadProbeReturn.OK
         if self._decoded == self.frame_limit + 1:
+            self._stopping = True
             pad.send_event(Gst.Event.new_eos())
         return Gst.PadProbeReturn.DROP
+
+    def _on_source_event(self, _pad: Gst.Pad, info: Gst.PadProbeInfo) -> Gst.PadProbeReturn:
+        """A live source's own end-of-stream is a lost source (see `_watch`), not the end."""
+        if info.get_event().type == Gst.EventType.EOS and self._reconnectable():
+            self._source_ended = True
+            return Gst.PadProbeReturn.DROP
+        return Gst.PadProbeReturn.OK
+
+    def _on_track_input(
+        self, _pad: Gst.Pad, _info: Gst.PadProbeInfo, track: Gst.Element
+    ) -> Gst.PadProbeReturn:
+        """After a reconnect, start the tracker afresh (in the tracker's own thread)."""
+        if self._reset_tracker:
+            self._reset_tracker = False
+            rate = None
+            if self.video_caps is not None:
+                ok, num, den = self.video_caps.get_structure(0).get_fraction("framerate")
+                rate = num / den if ok and num > 0 else None
+            old, track.tracker = track.tracker, track.make_tracker(rate)
+            # Ids go on across the gap: an id never names two objects in one run.
+            if hasattr(old, "_next_id") and hasattr(track.tracker, "_next_id"):
+                track.tracker._next_id = old._next_id
+        return Gst.PadProbeReturn.OK
 
     def _on_result(self, pad: Gst.Pad, info: Gst.PadProbeInfo) -> Gst.PadProbeReturn:
         if self.write_error is not None:  # stopping: the outputs end where the results did
             return Gst.PadProbeReturn.DROP
         buffer = info.get_buffer()
         pts = None if self.source.is_image else stream_seconds(pad, buffer.pts)
+        running = running_seconds(pad, buffer.pts)
+        if self._pts_origin is None and pts is not None and running is not None:
+            self._pts_origin = running - pts
+        if self.reconnects and running is not None and self._pts_origin is not None:
+            pts = running - self._pts_origin  # after a gap the new source's time restarts
         self._last_pts = pts
         if self.writers:
             detections = meta.read(buffer)
@@ -373,7 +441,15 @@ class InputPipeline:
 
     def playback(self) -> Playback:
         """This input's pipeline as played by `gstreamed.gst.bus.play_all`."""
-        return Playback(self.pipeline, self.source.label, self._on_message, self._salvage)
+        return Playback(
+            self.pipeline,
+            self.source.label,
+            self._on_message,
+            self._salvage,
+            self._recover,
+            self._watch,
+            self._on_stop,
+        )
 
     def _on_message(self, message: Gst.Message) -> None:
         if self.progress.total is None and message.type == Gst.MessageType.ASYNC_DONE:
@@ -399,9 +475,109 @@ class InputPipeline:
         error = GLib.Error.new_literal(Gst.ResourceError.quark(), text, Gst.ResourceError.WRITE)
         element.post_message(Gst.Message.new_error(element, error, text))
 
+    # --- reconnecting (main thread) -------------------------------------------------------
+
+    def _reconnectable(self) -> bool:
+        """A live source that delivered frames, with reconnecting on."""
+        return (
+            self.reconnect_timeout > 0
+            and not self._stopping
+            and self.source.kind == "uri"
+            and Gst.Uri.get_protocol(self.source.location) in LIVE_SCHEMES
+            and self._duration is None
+            and self._decoded > 0
+        )
+
+    def _recover(self, message: Gst.Message) -> bool:
+        """An error from the source of a reconnectable input: drop the source and retry.
+        Errors of a source already dropped (no longer in the pipeline) are ignored."""
+        if not self._reconnectable():
+            return False
+        element: Gst.Object | None = message.src
+        while element is not None and element is not self._source:
+            if element.get_parent() is None:
+                return element is not self.pipeline  # a dropped source's: stale
+            element = element.get_parent()
+        if element is None:
+            return False
+        self._lose(message.parse_error()[0].message.strip().rstrip("."))
+        return True
+
+    def _lose(self, reason: str) -> None:
+        """The source is lost: remove it and schedule the next attempt. The outputs stay
+        open; after the gap the same files go on (the gap shows in the timestamps)."""
+        now = time.monotonic()
+        if self._lost_at is None:
+            self._lost_at, self._attempt = now, 0
+            log.warning("%s: source lost (%s); reconnecting", self.source.label, reason)
+        else:
+            log.info("%s: attempt %d failed (%s)", self.source.label, self._attempt, reason)
+        self._attempt += 1
+        self._retry_at = now + RETRY_DELAYS_S[min(self._attempt, len(RETRY_DELAYS_S)) - 1]
+        self.progress.status = f"reconnecting (attempt {self._attempt})"
+        for pad in self._branches[1:]:  # audio: its track ends here
+            pad.send_event(Gst.Event.new_eos())
+        self._branches = self._branches[:1]
+        self._audio_linked = self._audio_linked or self._mux is not None
+        old, self._source = self._source, None
+        for element in [old, *self._extra_sinks]:
+            if element is not None:
+                element.set_state(Gst.State.NULL)
+                self.pipeline.remove(element)
+        self._extra_sinks = []
+        self._video_linked = False
+
+    def _watch(self) -> None:
+        """Start the next attempt when due, give up past the timeout, notice a stall."""
+        now = time.monotonic()
+        if self._retry_at is not None and now >= self._retry_at:
+            assert self._lost_at is not None
+            self._retry_at = None
+            if now - self._lost_at > self.reconnect_timeout:
+                self._stopping = True
+                text = (
+                    f"{self.source.label}: source lost; not back within "
+                    f"{self.reconnect_timeout:g} s (--reconnect-timeout)"
+                )
+                error = GLib.Error.new_literal(
+                    Gst.ResourceError.quark(), text, Gst.ResourceError.READ
+                )
+                self.entry.post_message(Gst.Message.new_error(self.entry, error, text))
+                return
+            decoder = self._source = make("uridecodebin", "source", uri=self.source.location)
+            self._connect_source(decoder)
+            self.pipeline.add(decoder)
+            decoder.set_base_time(self.pipeline.get_base_time())  # live timestamps run on
+            decoder.sync_state_with_parent()
+            self._watch_from = now
+        elif self._lost_at is not None and self._source is not None:
+            # uridecodebin added to a playing pipeline can settle in PAUSED: nudge it on.
+            _, state, pending = self._source.get_state(0)
+            if state == Gst.State.PAUSED and pending == Gst.State.VOID_PENDING:
+                self._source.set_state(Gst.State.PLAYING)
+        if self._source_ended and self._retry_at is None:
+            self._source_ended = False
+            self._lose("end of stream")
+        elif (
+            self._retry_at is None
+            and self._watch_from is not None
+            and now - self._watch_from > STALL_S
+            and self._reconnectable()
+        ):
+            self._lose(f"no frame for {STALL_S:g} s")
+
+    def _on_stop(self) -> None:
+        """A stop signal while reconnecting: no source passes end-of-stream on, so end the
+        stream at the decoder's side."""
+        self._stopping = True
+        if self._lost_at is not None:
+            self._retry_at = None
+            self._salvage()
+
     def _salvage(self) -> None:
         """After an error: push end-of-stream into every branch the decoder feeds, so what
         reached the muxer is finalised."""
+        self._stopping = True
         for pad in self._branches:
             pad.send_event(Gst.Event.new_eos())
 
@@ -456,3 +632,12 @@ def stream_seconds(pad: Gst.Pad, pts: int) -> float | None:
         if pts == Gst.CLOCK_TIME_NONE:  # outside the segment
             return None
     return pts / Gst.SECOND
+
+
+def running_seconds(pad: Gst.Pad, pts: int) -> float | None:
+    """A buffer timestamp as the pipeline's running time in seconds (None when unknown)."""
+    event = pad.get_sticky_event(Gst.EventType.SEGMENT, 0)
+    if pts == Gst.CLOCK_TIME_NONE or event is None:
+        return None
+    running = event.parse_segment().to_running_time(Gst.Format.TIME, pts)
+    return None if running == Gst.CLOCK_TIME_NONE else running / Gst.SECOND

@@ -140,13 +140,17 @@ class Runner:
         make_tracker: Callable[[float | None], Tracker] | None = None,
         progress: bool = True,
         frame_limit: int | None = None,
+        reconnect_timeout: float = 0.0,
     ) -> None:
+        """``reconnect_timeout``: how long a lost live source is retried (see
+        `InputPipeline`); 0 never."""
         self.inputs = list(inputs)
         self.detector = detector
         self.batching = batching or BatchParams()
         self.make_tracker = make_tracker
         self.show_progress = progress
         self.frame_limit = frame_limit
+        self.reconnect_timeout = reconnect_timeout
         self.timings = Timings()
 
     def run(self) -> RunSummary:
@@ -280,6 +284,7 @@ class Runner:
                     make_tracker=None if item.source.is_image else self.make_tracker,
                     writers=writers[index],
                     frame_limit=self.frame_limit,
+                    reconnect_timeout=self.reconnect_timeout,
                     media_file=None
                     if item.outputs.media is None
                     else files.open(item.outputs.media, item.outputs.overwrite),
