@@ -3,6 +3,7 @@ on the same port; the run reconnects into the same outputs, or gives up cleanly.
 
 from __future__ import annotations
 
+import itertools
 import json
 import signal
 import socket
@@ -116,9 +117,9 @@ def test_lost_camera_reconnects_into_the_same_outputs(folder: Path, cli_env) -> 
     records = [json.loads(line) for line in (folder / "cam.jsonl").read_text().splitlines()]
     pts = [r["pts"] for r in records]
     assert pts == sorted(pts)  # stream time runs on across the gap ...
-    gap = max(b - a for a, b in zip(pts, pts[1:], strict=False))
+    gap = max(b - a for a, b in itertools.pairwise(pts))
     assert gap > 3  # ... and shows it
-    after = pts.index(next(b for a, b in zip(pts, pts[1:], strict=False) if b - a == gap))
+    after = pts.index(next(b for a, b in itertools.pairwise(pts) if b - a == gap))
     ids = [{d["track_id"] for d in r["detections"]} for r in records]
     assert not ids[after - 1] & ids[-1]  # a new track after the gap, never a reused id
     output = folder / "cam.mkv"
