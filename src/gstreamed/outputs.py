@@ -29,6 +29,12 @@ ENCODER_PRESETS = (
 )
 
 
+# What an annotated output's suffix writes: muxer of H.264 videos, encoder of images. No
+# suffix (or a device) writes the default, Matroska or JPEG.
+VIDEO_MUXERS = {".mkv": "matroskamux", ".mp4": "mp4mux", ".mov": "qtmux"}
+IMAGE_ENCODERS = {".jpg": "jpegenc", ".jpeg": "jpegenc", ".png": "pngenc"}
+
+
 @dataclass(frozen=True, eq=False)
 class EncoderParams(ParamSet):
     """How annotated videos are encoded (H.264 with x264, constant quantizer)."""
@@ -118,6 +124,8 @@ def check_outputs(planned: Sequence[Outputs], sources: Sequence[Source], force: 
     missing folder or onto a folder, to write two outputs to one file, or to write onto an
     input (the same file, a hard link or a symbolic link to it, even with ``force``).
     Devices and FIFOs (``/dev/null``, ``/dev/stdout``) are written in place."""
+    for outputs, of in zip(planned, sources, strict=True):
+        _check_suffix(outputs.media, of.is_image)
     shared_json = {o.json for o in planned if o.json is not None}
     files = [p for o in planned for p in o.files if p not in shared_json] + sorted(shared_json)
     inputs = [Path(s.location) for s in sources if s.kind == "file"]
@@ -135,6 +143,18 @@ def check_outputs(planned: Sequence[Outputs], sources: Sequence[Source], force: 
             raise GstreamedError(f"{path} already exists; use --force to overwrite it")
     if len({p.resolve() for p in files if p != STDOUT}) < len([p for p in files if p != STDOUT]):
         raise GstreamedError("every output (video/image, JSON, MOT) must be a different file")
+
+
+def _check_suffix(media: Path | None, image: bool) -> None:
+    """Refuse an annotated output whose suffix names a format it would not be written in."""
+    if media is None or not media.suffix or is_special(media):
+        return
+    known = IMAGE_ENCODERS if image else VIDEO_MUXERS
+    if media.suffix.lower() not in known:
+        kind = "an image" if image else "a video"
+        raise GstreamedError(
+            f"{media}: cannot write {kind} as {media.suffix}; use {', '.join(known)}"
+        )
 
 
 def is_special(path: Path) -> bool:

@@ -167,7 +167,7 @@ def run(args: argparse.Namespace) -> int:
     for result in summary.results:
         if result.error:
             print(f"gstreamed: error: {result.error}", file=sys.stderr)
-    written = [path for result in summary.results for path in result.outputs]
+    written = [p for result in summary.results for p in result.outputs if str(p) != "-"]
     if written:
         note = " (interrupted)" if summary.stop_signal is not None else ""
         print(f"wrote {', '.join(dict.fromkeys(map(str, written)))}{note}", file=sys.stderr)

@@ -48,8 +48,9 @@ class Playback:
 
     ``on_message`` sees every message of interest; ``recover`` is offered each error first
     and returns True when it deals with it (a live source reconnecting); ``salvage`` is
-    called once after an error, to finalise what was written (the pipeline then has
-    `SALVAGE_GRACE_S` to reach end-of-stream; later errors are only logged). ``on_poll`` is
+    called once after an error, to finalise what was written, and returns whether there is
+    anything to finalise (the pipeline then has `SALVAGE_GRACE_S` to reach end-of-stream;
+    later errors are only logged, or explain a generic first one). ``on_poll`` is
     called about every `POLL_S` seconds, ``on_stop`` before end-of-stream is sent for a
     stop signal.
     """
@@ -57,7 +58,7 @@ class Playback:
     pipeline: Gst.Pipeline
     location: str
     on_message: Callable[[Gst.Message], None] | None = None
-    salvage: Callable[[], None] | None = None
+    salvage: Callable[[], bool] | None = None
     recover: Callable[[Gst.Message], bool] | None = None
     on_poll: Callable[[], None] | None = None
     on_stop: Callable[[], None] | None = None
@@ -66,6 +67,8 @@ class Playback:
     finalised: bool = False  # it reached end-of-stream: its muxers wrote their files whole
     ended_at: float | None = None  # perf_counter time it finished
     _deadline: float | None = field(default=None, repr=False)
+    _generic: bool = field(default=False, repr=False)  # the error is "streaming stopped"
+    _waiting: bool = field(default=True, repr=False)  # for end-of-stream until the deadline
 
     def _finish(self) -> None:
         self.finished = True
@@ -88,16 +91,19 @@ class Playback:
             self._finish()
         elif message.type == Gst.MessageType.ERROR:
             if self.error is not None:  # already salvaging until the deadline
+                if self._generic and message.parse_error()[0].domain == "gst-resource-error-quark":
+                    self.error, self._generic = describe_error(message, self.location), False
                 log.debug("%s", describe_error(message, self.location))
                 return
             if self._deadline is None and self.recover is not None and self.recover(message):
                 return
             self.error = describe_error(message, self.location)
-            if self.salvage is None:
-                self._finish()
-                return
+            self._generic = _is_generic(message)
             self._deadline = time.perf_counter() + SALVAGE_GRACE_S
-            self.salvage()
+            if self.salvage is None or not self.salvage():
+                # Nothing to finalise: only wait a moment for the error that explains it.
+                self._deadline, self._waiting = time.perf_counter() + 4 * POLL_S, False
+
         elif message.type == Gst.MessageType.WARNING:
             log.warning("%s", message.parse_warning()[0].message)
 
@@ -112,7 +118,8 @@ class Playback:
             and self._deadline is not None
             and time.perf_counter() > self._deadline
         ):
-            log.warning("%s: the pipeline did not finish in time; stopping it", self.location)
+            if self._waiting:
+                log.warning("%s: the pipeline did not finish in time; stopping it", self.location)
             self._finish()
 
 
@@ -196,6 +203,12 @@ def play(pipeline: Gst.Pipeline, location: str) -> int | None:
     if playback.error is not None:
         raise GstreamedError(playback.error)
     return interrupted
+
+
+def _is_generic(message: Gst.Message) -> bool:
+    """An element's "Internal data stream error": the cause is usually posted after it."""
+    error, _debug = message.parse_error()
+    return error.matches(Gst.StreamError.quark(), Gst.StreamError.FAILED)
 
 
 def describe_error(message: Gst.Message, location: str) -> str:

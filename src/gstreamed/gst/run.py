@@ -9,6 +9,7 @@ overlap (onnxruntime, OpenCV and the encoders release the GIL).
 from __future__ import annotations
 
 import logging
+import socket
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from gstreamed.gst import init, meta
 from gstreamed.gst.build import link, make
 from gstreamed.gst.bus import Playback, play_all
 from gstreamed.gst.sources import PIXBUF_IMAGES, Source
-from gstreamed.outputs import Outputs
+from gstreamed.outputs import IMAGE_ENCODERS, VIDEO_MUXERS, Outputs
 from gstreamed.progress import Progress
 from gstreamed.results import ResultWriter
 from gstreamed.timing import Timings
@@ -195,9 +196,10 @@ class InputPipeline:
         if self.outputs.media is None:
             elements = [make("queue", "out_queue"), make("fakesink", "sink", sync=False)]
         elif self.source.is_image:
+            encoder = IMAGE_ENCODERS.get(self.outputs.media.suffix.lower(), "jpegenc")
             elements = [
                 make("videoconvert", "out_convert"),
-                make("jpegenc", quality=92),
+                make("jpegenc", quality=92) if encoder == "jpegenc" else make(encoder),
                 make("filesink", "sink", location=str(self.media_file)),
             ]
         else:
@@ -213,7 +215,7 @@ class InputPipeline:
                 chroma,
                 self._encoder(),
                 make("h264parse"),
-                make("matroskamux", "mux"),
+                make(VIDEO_MUXERS.get(self.outputs.media.suffix.lower(), "matroskamux"), "mux"),
                 make("filesink", "sink", location=str(self.media_file)),
             ]
             self._mux = elements[-2]
@@ -574,12 +576,14 @@ class InputPipeline:
             self._retry_at = None
             self._salvage()
 
-    def _salvage(self) -> None:
+    def _salvage(self) -> bool:
         """After an error: push end-of-stream into every branch the decoder feeds, so what
-        reached the muxer is finalised."""
+        reached the muxer is finalised; False when no frame was processed (nothing to
+        finalise)."""
         self._stopping = True
         for pad in self._branches:
             pad.send_event(Gst.Event.new_eos())
+        return self._frame > 0
 
     def _ended_early(self) -> bool:
         """Whether the stream stopped well before the duration its container states (a
@@ -604,6 +608,8 @@ class InputPipeline:
             self.progress.total = self._frame  # the estimate follows the container's
             # duration, which an audio track may make longer: now exact
         error = self.write_error or playback.error
+        if error is not None and self._frame == 0 and self.source.kind == "uri":
+            error = _unreachable(self.source.location) or error
         if error is None and self._frame == 0 and not interrupted:
             error = f"{self.source.label}: no frames decoded"
         elif error is None and not interrupted and self._ended_early():
@@ -641,3 +647,23 @@ def running_seconds(pad: Gst.Pad, pts: int) -> float | None:
         return None
     running = event.parse_segment().to_running_time(Gst.Format.TIME, pts)
     return None if running == Gst.CLOCK_TIME_NONE else running / Gst.SECOND
+
+
+def _unreachable(uri: str) -> str | None:
+    """``URI: cannot connect to HOST:PORT (Connection refused)`` when a network URI's server
+    does not accept connections (GStreamer's sources only say "Internal data stream error")."""
+    protocol = Gst.Uri.get_protocol(uri)
+    default_port = {"http": 80, "https": 443, "rtsp": 554, "rtsps": 322, "rtspt": 554}
+    if protocol not in default_port:
+        return None
+    parsed = Gst.Uri.from_string(uri)
+    host = parsed.get_host() if parsed else None
+    if not host:
+        return None
+    port = parsed.get_port()
+    port = default_port[protocol] if port == Gst.URI_NO_PORT else port
+    try:
+        socket.create_connection((host, port), timeout=5).close()
+    except OSError as err:
+        return f"{uri}: cannot connect to {host}:{port} ({err.strerror or err})"
+    return None
