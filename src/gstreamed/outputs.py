@@ -56,6 +56,13 @@ class Outputs:
     audio: bool = True  # keep the first audio track (re-encoded as Opus) in video outputs
     encoder: EncoderParams = field(default_factory=EncoderParams)
     overwrite: bool = False  # replace existing files when finalised (--force)
+    segment_time: float | None = None  # cut the video into files of about this many seconds
+    max_segments: int | None = None  # keep only the newest this many segments
+
+    def segment(self, number: int) -> Path:
+        """The name of video segment ``number`` (1-based): ``NAME.out.00001.mkv``."""
+        assert self.media is not None
+        return self.media.with_name(f"{self.media.stem}.{number:05d}{self.media.suffix}")
 
     @property
     def files(self) -> list[Path]:
@@ -126,6 +133,12 @@ def check_outputs(planned: Sequence[Outputs], sources: Sequence[Source], force: 
     Devices and FIFOs (``/dev/null``, ``/dev/stdout``) are written in place."""
     for outputs, of in zip(planned, sources, strict=True):
         _check_suffix(outputs.media, of.is_image)
+        if outputs.segment_time is not None and outputs.media is not None and not of.is_image:
+            first = outputs.segment(1)
+            if is_special(outputs.media):
+                raise GstreamedError(f"{outputs.media}: segments need a file name")
+            if first.exists() and not force:
+                raise GstreamedError(f"{first} already exists; use --force to overwrite it")
     shared_json = {o.json for o in planned if o.json is not None}
     files = [p for o in planned for p in o.files if p not in shared_json] + sorted(shared_json)
     inputs = [Path(s.location) for s in sources if s.kind == "file"]

@@ -106,6 +106,21 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help=f"give up on a lost live source after this long (default {RECONNECT_TIMEOUT_S:g}; "
         "0: never retry)",
     )
+    parser.add_argument(
+        "--segment-time",
+        type=_duration,
+        default=None,
+        metavar="DURATION",
+        help="cut the video output into files of about this length (30s, 10m, 1h), cut on "
+        "keyframes: NAME.out.00001.mkv, NAME.out.00002.mkv, ...",
+    )
+    parser.add_argument(
+        "--max-segments",
+        type=int,
+        default=None,
+        metavar="N",
+        help="with --segment-time: keep only the newest N segments (a ring)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress lines")
     add_model_options(parser)
     add_detection_options(parser)
@@ -125,6 +140,8 @@ def run(args: argparse.Namespace) -> int:
             "--live needs a display (set DISPLAY or WAYLAND_DISPLAY); "
             "run without --live to only write the file"
         )
+    if args.max_segments is not None and (args.segment_time is None or args.max_segments < 1):
+        raise GstreamedError("--max-segments needs --segment-time and a count >= 1")
     if args.reconnect_timeout < 0:
         raise GstreamedError("--reconnect-timeout must be >= 0 seconds")
     if args.mot and args.no_track:
@@ -139,6 +156,8 @@ def run(args: argparse.Namespace) -> int:
         audio=not args.no_audio,
         encoder=encoder_params(args),
         force=args.force,
+        segment_time=args.segment_time,
+        max_segments=args.max_segments,
     )
     sources = [item.source for item in inputs if item.source is not None]
     if args.mot and sources and all(s.is_image for s in sources):
@@ -191,6 +210,18 @@ def _summary_table(results: list[InputResult]) -> str:
         outputs = ", ".join(str(p) for p in r.outputs) or "-"
         rows.append((r.source, str(r.frames), f"{fps:.1f}", status, outputs))
     return text_table(("input", "frames", "fps", "status", "outputs"), rows, "inputs")
+
+
+def _duration(text: str) -> float:
+    """``90``, ``90s``, ``10m``, ``1.5h`` → seconds (> 0)."""
+    scale = {"s": 1, "m": 60, "h": 3600}.get(text[-1:].lower(), 0)
+    try:
+        seconds = float(text[:-1] if scale else text) * (scale or 1)
+    except ValueError:
+        seconds = 0.0
+    if not seconds > 0:
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (e.g. 30s, 10m, 1h)")
+    return seconds
 
 
 def _display_available() -> bool:

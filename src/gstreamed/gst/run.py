@@ -9,7 +9,9 @@ overlap (onnxruntime, OpenCV and the encoders release the GIL).
 from __future__ import annotations
 
 import logging
+import os
 import socket
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +25,7 @@ from gstreamed.gst import init, meta
 from gstreamed.gst.build import link, make
 from gstreamed.gst.bus import Playback, play_all
 from gstreamed.gst.sources import PIXBUF_IMAGES, Source
+from gstreamed.outfile import PendingFile
 from gstreamed.outputs import IMAGE_ENCODERS, VIDEO_MUXERS, Outputs
 from gstreamed.progress import Progress
 from gstreamed.results import ResultWriter
@@ -105,6 +108,9 @@ class InputPipeline:
         self._source_ended = False  # a reconnectable source sent end-of-stream
         self._pts_origin: float | None = None  # running time - stream time at the first frame
         self._extra_sinks: list[Gst.Element] = []
+        self.segments: list[Path] = []  # committed video segments, oldest first
+        self._open_segments: dict[str, PendingFile] = {}  # by temporary name
+        self._segment_lock = threading.Lock()
         self.pipeline = Gst.Pipeline.new("gstreamed")
         self.video_caps: Gst.Caps | None = None  # the decoded video's caps, once known
         self._video_linked = False
@@ -207,6 +213,7 @@ class InputPipeline:
             convert.get_static_pad("sink").add_probe(
                 Gst.PadProbeType.EVENT_DOWNSTREAM, self._on_encoder_caps, chroma
             )
+            muxer = VIDEO_MUXERS.get(self.outputs.media.suffix.lower(), "matroskamux")
             elements = [
                 make(
                     "queue", "encode_queue", max_size_buffers=8, max_size_time=0, max_size_bytes=0
@@ -215,12 +222,83 @@ class InputPipeline:
                 chroma,
                 self._encoder(),
                 make("h264parse"),
-                make(VIDEO_MUXERS.get(self.outputs.media.suffix.lower(), "matroskamux"), "mux"),
+            ]
+            if self.outputs.segment_time is not None:
+                segmenter = self._segmenter(muxer)
+                self._add(*elements, segmenter)
+                link(tail, *elements)
+                elements[-1].get_static_pad("src").link(segmenter.request_pad_simple("video"))
+                return
+            elements += [
+                make(muxer, "mux"),
                 make("filesink", "sink", location=str(self.media_file)),
             ]
             self._mux = elements[-2]
         self._add(*elements)
         link(tail, *elements)
+
+    def _segmenter(self, muxer: str) -> Gst.Element:
+        """splitmuxsink: a new file about every ``segment_time`` seconds, cut on a keyframe
+        (requested from the encoder), each written under a temporary name and committed
+        when closed (`_on_message`)."""
+        assert self.outputs.segment_time is not None
+        segmenter = make(
+            "splitmuxsink",
+            "sink",
+            max_size_time=int(self.outputs.segment_time * Gst.SECOND),
+            send_keyframe_requests=True,
+            muxer_factory=muxer,
+        )
+        segmenter.connect("format-location", self._on_format_location)
+        self._mux = segmenter  # the audio track joins it
+        return segmenter
+
+    def _on_format_location(self, sink: Gst.Element, fragment: int) -> str:
+        """The temporary name of the segment splitmuxsink opens next (streaming thread)."""
+        try:
+            pending = PendingFile(
+                self.outputs.segment(fragment + 1), overwrite=self.outputs.overwrite
+            )
+        except GstreamedError as exc:
+            self._fail(sink, str(exc))
+            return os.devnull
+        with self._segment_lock:
+            self._open_segments[str(pending.path)] = pending
+        return str(pending.path)
+
+    def _segment_closed(self, location: str) -> None:
+        """Commit a closed segment; past ``max_segments``, delete the oldest."""
+        with self._segment_lock:
+            pending = self._open_segments.pop(location, None)
+        if pending is None:
+            return
+        try:
+            self.segments.append(pending.commit())
+        except GstreamedError as exc:
+            self._fail(self.entry, str(exc))
+            return
+        keep = self.outputs.max_segments
+        while keep is not None and len(self.segments) > keep:
+            self.segments.pop(0).unlink(missing_ok=True)
+
+    def finish_segments(self, finalised: bool) -> str | None:
+        """After the run: commit the last segment when it was finalised, else leave it under
+        its temporary name; returns a note saying where it is."""
+        with self._segment_lock:
+            left = list(self._open_segments.values())
+            self._open_segments.clear()
+        notes = []
+        for pending in left:
+            if finalised and pending.path.stat().st_size > 0:
+                self._open_segments[str(pending.path)] = pending
+                self._segment_closed(str(pending.path))
+            elif pending.path.stat().st_size == 0:
+                pending.discard()
+            else:
+                notes.append(
+                    f"{pending.final} not finalised; what was written is in {pending.path}"
+                )
+        return "; ".join(notes) or None
 
     @staticmethod
     def _on_encoder_caps(
@@ -458,6 +536,10 @@ class InputPipeline:
             self.progress.total = self._expected_frames()
             ok, duration = self.pipeline.query_duration(Gst.Format.TIME)
             self._duration = duration / Gst.SECOND if ok and duration > 0 else None
+        if message.type == Gst.MessageType.ELEMENT:
+            structure = message.get_structure()
+            if structure is not None and structure.get_name() == "splitmuxsink-fragment-closed":
+                self._segment_closed(structure.get_string("location"))
         if (
             message.type == Gst.MessageType.ERROR
             and self.write_error is None

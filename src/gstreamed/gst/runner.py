@@ -78,12 +78,15 @@ def make_inputs(
     audio: bool = True,
     encoder: EncoderParams | None = None,
     force: bool = False,
+    segment_time: float | None = None,
+    max_segments: int | None = None,
 ) -> list[Input]:
     """The inputs ``labels`` name (see `gstreamed.inputs.expand`), each with its outputs
     (`gstreamed.outputs.plan_outputs`), checked before anything runs.
 
     With one input a bad one raises `GstreamedError`; with several it is only marked, so
     the others still run. Output folders of several inputs are made when missing.
+    ``segment_time`` cuts each video output into segments (see `Outputs.segment`).
     """
     labels = expand(list(labels))
     several = len(labels) > 1
@@ -110,6 +113,9 @@ def make_inputs(
         encoder=encoder,
         force=force,
     )
+    for outputs, source in zip(planned, sources, strict=True):
+        if segment_time is not None and not source.is_image and outputs.media is not None:
+            outputs.segment_time, outputs.max_segments = segment_time, max_segments
     check_outputs(planned, sources, force)
     by_source = dict(zip(sources, planned, strict=True))
     for item in inputs:
@@ -226,6 +232,11 @@ class Runner:
             result, outputs = results[index], pipeline.outputs
             assert result is not None
             media = outputs.media if result.frames else None
+            if outputs.segment_time is not None:  # the pipeline commits its segments
+                media = None
+                note = pipeline.finish_segments(playbacks[index].finalised)
+                if note:
+                    result.error = f"{result.error}; {note}" if result.error else note
             if media is not None and not playbacks[index].finalised:
                 left = files.abandon(media)
                 note = f"{media} not finalised; what was written is in {left}"
@@ -238,7 +249,7 @@ class Runner:
                     files.commit(path)
                 except GstreamedError as exc:
                     result.error = result.error or str(exc)
-            result.outputs = [p for p in outputs.files if files.committed(p)]
+            result.outputs = [*pipeline.segments, *(p for p in outputs.files if files.committed(p))]
 
     def _open_writers(
         self, files: OutputFiles
@@ -286,7 +297,7 @@ class Runner:
                     frame_limit=self.frame_limit,
                     reconnect_timeout=self.reconnect_timeout,
                     media_file=None
-                    if item.outputs.media is None
+                    if item.outputs.media is None or item.outputs.segment_time is not None
                     else files.open(item.outputs.media, item.outputs.overwrite),
                 )
             except GstreamedError as exc:
