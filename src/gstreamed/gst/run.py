@@ -151,7 +151,11 @@ class InputPipeline:
         self.entry.get_static_pad("sink").add_probe(
             Gst.PadProbeType.EVENT_DOWNSTREAM, self._on_source_event
         )
-        chain = [self.entry, convert, rgb, infer_queue, detect]
+        # Upright pictures: the image-orientation tag (a video's rotation matrix, a JPEG's
+        # EXIF orientation) turns the frames, so boxes and outputs are upright.
+        upright = make("videoflip", "upright")
+        Gst.util_set_object_arg(upright, "video-direction", "auto")
+        chain = [self.entry, upright, convert, rgb, infer_queue, detect]
         if self.make_tracker is not None:
             track = make("gstreamed_track", "track")
             track.make_tracker = self.make_tracker
@@ -193,8 +197,10 @@ class InputPipeline:
         decoder = make("decodebin", "decoder")
         if self.source.is_image and Gst.ElementFactory.find("gdkpixbufdec") is not None:
             decoder.connect("autoplug-continue", self._on_autoplug_continue)
-        self._add(src, decoder)
-        link(src, decoder)
+        # decodebin plugs no parser before jpegdec: jpegparse reads the EXIF orientation.
+        parse = [make("jpegparse")] if self.source.is_image and _is_jpeg(self.source) else []
+        self._add(src, *parse, decoder)
+        link(src, *parse, decoder)
         return decoder
 
     def _media_branch(self, tail: Gst.Element) -> None:
@@ -749,3 +755,12 @@ def _unreachable(uri: str) -> str | None:
     except OSError as err:
         return f"{uri}: cannot connect to {host}:{port} ({err.strerror or err})"
     return None
+
+
+def _is_jpeg(source: Source) -> bool:
+    """Whether an image input is a JPEG (by its first bytes: names can lie)."""
+    try:
+        with open(source.location, "rb") as file:
+            return file.read(3) == b"\xff\xd8\xff"
+    except OSError:
+        return False
