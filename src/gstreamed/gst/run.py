@@ -133,9 +133,13 @@ class InputPipeline:
     def _build(self) -> None:
         decoder = self._source = self._source_elements()
         # Processing chain; the first queue decouples decoding from conversion + inference.
+        # A live source does not wait for a slow model: its queue drops the oldest frames,
+        # else they pile up upstream (the RTP jitter buffer) and memory and latency grow.
         self.entry = make(
             "queue", "decode_queue", max_size_buffers=4, max_size_time=0, max_size_bytes=0
         )
+        if self._live():
+            Gst.util_set_object_arg(self.entry, "leaky", "downstream")
         convert = make("videoconvert", "to_rgb")
         rgb = make("capsfilter", caps=Gst.Caps.from_string("video/x-raw,format=RGB"))
         infer_queue = make(
@@ -183,6 +187,13 @@ class InputPipeline:
     def _connect_source(self, decoder: Gst.Element) -> None:
         decoder.connect("pad-added", self._on_pad_added)
         decoder.connect("no-more-pads", self._on_no_more_pads)
+
+    def _live(self) -> bool:
+        """A camera or an RTSP stream: frames come at their own pace, whether used or not."""
+        return self.source.kind == "camera" or (
+            self.source.kind == "uri"
+            and Gst.Uri.get_protocol(self.source.location) in ("rtsp", "rtsps", "rtspt")
+        )
 
     def _source_elements(self) -> Gst.Element:
         """Add the source and its decoder; returns the element whose pads appear later."""
