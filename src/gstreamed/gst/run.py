@@ -379,7 +379,6 @@ class InputPipeline:
             self._video_linked = pad.link(pixbuf.get_static_pad("sink")) == Gst.PadLinkReturn.OK
             self._add_branch(pixbuf.get_static_pad("sink"))
             return
-        log.debug("pad %s (%s), video linked: %s", pad.get_name(), kind, self._video_linked)
         if kind.startswith("video/") and not self._video_linked:
             self._video_linked = pad.link(self.entry.get_static_pad("sink")) == Gst.PadLinkReturn.OK
             self._add_branch(self.entry.get_static_pad("sink"))
