@@ -470,8 +470,9 @@ class InputPipeline:
         return Gst.PadProbeReturn.DROP
 
     def _on_source_event(self, _pad: Gst.Pad, info: Gst.PadProbeInfo) -> Gst.PadProbeReturn:
-        """A live source's own end-of-stream is a lost source (see `_watch`), not the end."""
-        if info.get_event().type == Gst.EventType.EOS and self._reconnectable():
+        """An RTSP source's own end-of-stream is a lost source (see `_watch`), not the end (an
+        HTTP stream's is its end)."""
+        if info.get_event().type == Gst.EventType.EOS and self._live() and self._reconnectable():
             self._source_ended = True
             return Gst.PadProbeReturn.DROP
         return Gst.PadProbeReturn.OK
@@ -578,15 +579,18 @@ class InputPipeline:
     # --- reconnecting (main thread) -------------------------------------------------------
 
     def _reconnectable(self) -> bool:
-        """A live source that delivered frames, with reconnecting on."""
-        return (
-            self.reconnect_timeout > 0
-            and not self._stopping
-            and self.source.kind == "uri"
-            and Gst.Uri.get_protocol(self.source.location) in LIVE_SCHEMES
-            and self._duration is None
-            and self._decoded > 0
-        )
+        """A live source (RTSP, or an HTTP stream of no known duration) that delivered
+        frames, with reconnecting on."""
+        if (
+            self.reconnect_timeout <= 0
+            or self._stopping
+            or self.source.kind != "uri"
+            or Gst.Uri.get_protocol(self.source.location) not in LIVE_SCHEMES
+            or self._duration is not None
+            or self._decoded == 0
+        ):
+            return False
+        return self._live() or not self.pipeline.query_duration(Gst.Format.TIME)[0]
 
     def _recover(self, message: Gst.Message) -> bool:
         """An error from the source of a reconnectable input: drop the source and retry.
