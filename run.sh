@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job: set everything up, make a sample clip, detect + track objects in it.
-# Needs a model: --model PATH, $GSTREAMED_MODEL, or one pulled into the cache
-# ('gstreamed models pull yolov8n'); without one it stops with that instruction.
+# Uses --model PATH, $GSTREAMED_MODEL or the cached default model; with none, the first run
+# downloads YOLOv8n (checked against its pinned sha256) into the cache.
 set -euo pipefail
 cd "$(dirname "$0")"
 ./setup.sh

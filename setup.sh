@@ -2,7 +2,7 @@
 # Set up gstreamed on Debian 12: GStreamer + PyGObject from Debian, a .venv that sees them,
 # and the package with its pinned Python dependencies. Safe to re-run.
 #   ./setup.sh            base + demo extras
-#   ./setup.sh test       also the test tools and the optional torch backend
+#   ./setup.sh test       also the test tools, the optional torch backend and Ray
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -32,7 +32,7 @@ if [ ! -x .venv/bin/python ]; then
   /usr/bin/python3 -m venv --system-site-packages .venv
 fi
 extras="demo"
-[ "${1:-}" = "test" ] && extras="demo,test,torch"
+[ "${1:-}" = "test" ] && extras="demo,test,torch,ray"
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[${extras}]" 2>&1 \
   | grep -v "^WARNING: Location" >&2 || true
 # TrackEval without its declared GUI/plotting requirements (see pyproject.toml, extra "eval").

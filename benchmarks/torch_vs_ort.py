@@ -1,6 +1,6 @@
 """Forward time of YOLOv8 on this CPU: PyTorch variants against onnxruntime, in one run.
 
-    PYTHONPATH=src .venv/bin/python bench/torch_vs_ort.py [--imgsz 640] [--runs 25] [--repeats 2]
+    PYTHONPATH=src .venv/bin/python benchmarks/torch_vs_ort.py [--imgsz 640] [--runs 25]
 
 Uses the shared real YOLOv8n weights when present (../shared/models), else random YOLOv8n
 weights exported to ONNX by gstreamed. Runs are interleaved (one forward of each variant per

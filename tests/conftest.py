@@ -14,11 +14,7 @@ from pathlib import Path
 
 import media
 import pytest
-from models import constant_yolo
-
-# Boxes in network-input pixels of the 64x64 models: (cx, cy, w, h, class, score).
-CAR = (32.0, 32.0, 20.0, 16.0, 1, 0.9)  # input box x 22..42, y 24..40
-PERSON = (16.0, 16.0, 8.0, 8.0, 0, 0.8)  # input box x 12..20, y 12..20
+from models import CAR, PERSON, constant_yolo
 
 
 @pytest.fixture(scope="session")
@@ -67,13 +63,15 @@ def images(media_dir: Path) -> dict[str, Path]:
 
 @pytest.fixture(scope="session")
 def cli_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """The environment of CLI runs: an empty model cache, no default model, no display."""
+    """The environment of CLI runs: an empty model cache, no default model, no display, no
+    model downloads (HF_HUB_OFFLINE)."""
     env = {
         k: v
         for k, v in os.environ.items()
         if k not in ("GSTREAMED_MODEL", "DISPLAY", "WAYLAND_DISPLAY")
     }
     env["GSTREAMED_CACHE"] = str(tmp_path_factory.mktemp("cache"))
+    env["HF_HUB_OFFLINE"] = "1"
     env["PYTHONUNBUFFERED"] = "1"
     return env
 

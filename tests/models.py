@@ -16,6 +16,10 @@ from onnx import TensorProto, helper, numpy_helper
 
 NAMES3 = ("person", "car", "dog")
 
+# Boxes in network-input pixels of the 64x64 models: (cx, cy, w, h, class, score).
+CAR = (32.0, 32.0, 20.0, 16.0, 1, 0.9)  # input box x 22..42, y 24..40
+PERSON = (16.0, 16.0, 8.0, 8.0, 0, 0.8)  # input box x 12..20, y 12..20
+
 
 def yolo_v8_output(
     boxes: Sequence[tuple[float, float, float, float, int, float]], num_classes: int, anchors: int
@@ -95,3 +99,49 @@ def constant_yolo(
 def classifier_model(path: Path) -> Path:
     """A non-YOLO ONNX: image [1, 3, 32, 32] → class logits [1, 10]."""
     return constant_model(path, np.zeros((1, 10), np.float32), (32, 32), None)
+
+
+def brightness_yolo(
+    path: Path,
+    boxes: Sequence[tuple[float, float, float, float, int, float]],
+    shift: float,
+    imgsz: tuple[int, int] = (64, 64),
+    names: Sequence[str] = NAMES3,
+    anchors: int = 84,
+    dynamic: bool = False,
+) -> Path:
+    """Like `constant_yolo`, but every box's cx moves right by ``shift`` x the mean of its own
+    input image (0..1): streams of different brightness get boxes at different places, and a
+    batch of frames gets one output per frame (``dynamic`` makes the batch symbolic)."""
+    head = yolo_v8_output(boxes, len(names), anchors)
+    moves = np.zeros_like(head)
+    moves[0, 0, : len(boxes)] = shift
+    h, w = imgsz
+    batch: int | str = "batch" if dynamic else 1
+    images = helper.make_tensor_value_info("images", TensorProto.FLOAT, [batch, 3, h, w])
+    result = helper.make_tensor_value_info("output0", TensorProto.FLOAT, [batch, *head.shape[1:]])
+    nodes = [
+        helper.make_node("ReduceMean", ["images"], ["mean"], axes=[1, 2, 3], keepdims=0),
+        helper.make_node("Unsqueeze", ["mean", "axes"], ["mean3"]),
+        helper.make_node("Mul", ["mean3", "moves"], ["moved"]),
+        helper.make_node("Add", ["head", "moved"], ["output0"]),
+    ]
+    initializers = [
+        numpy_helper.from_array(head, "head"),
+        numpy_helper.from_array(moves, "moves"),
+        numpy_helper.from_array(np.array([1, 2], np.int64), "axes"),
+    ]
+    graph = helper.make_graph(nodes, "brightness_yolo", [images], [result], initializers)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    for key, value in {
+        "task": "detect",
+        "stride": "32",
+        "imgsz": str([h, w]),
+        "names": str(dict(enumerate(names))),
+    }.items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return path

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, overload
 
@@ -34,6 +35,8 @@ def process_files(
     batch_timeout: float = 20.0,
     detect_every: int = 1,
     progress: bool = False,
+    ray: str | None = None,
+    cluster: dict[str, Any] | None = None,
     **detector_options: Any,
 ) -> list[InputResult]:
     """Detect (and track, unless ``tracker=None``) objects in several inputs at once, in this
@@ -48,8 +51,21 @@ def process_files(
     ``detector`` is given. Returns one `InputResult` per input, in order; an input that fails
     is reported in its result and does not stop the others. Outputs that already exist raise
     `GstreamedError` (unless ``force``) before anything runs.
+
+    ``ray``: run the inputs on the worker processes of a Ray cluster instead of in this process
+    (see `gstreamed.gst.cluster`): ``"local"`` starts one for the call, ``"auto"`` or
+    ``"ray://HOST:PORT"`` joins one; a process already connected with ``ray.init`` uses its
+    connection. Each worker loads ``model`` itself (so no ``detector``); ``cluster`` holds
+    the `gstreamed.cluster.ClusterParams` (``workers``, ``worker_cpus``, ``worker_gpus``,
+    ``worker_retries``).
     """
+    from gstreamed.cluster import ClusterParams
+    from gstreamed.gst.cluster import run_on_cluster
     from gstreamed.gst.runner import Runner, make_inputs
+
+    if ray is not None and detector is not None:
+        raise GstreamedError("with ray, give model= (each worker loads it), not detector=")
+    cluster_params = ClusterParams.from_values(cluster or {})
 
     inputs = make_inputs(
         [str(s) for s in sources],
@@ -75,6 +91,18 @@ def process_files(
         def make_tracker(rate: float | None) -> Any:
             return create_tracker(tracker, rate, **params)
 
+    if ray is not None:
+        load_detector(model, **detector_options)  # a bad model fails here, not in every worker
+        return run_on_cluster(
+            inputs,
+            partial(load_detector, model, **detector_options),
+            address=ray,
+            params=cluster_params,
+            batching=batching,
+            make_tracker=make_tracker,
+            progress=progress,
+            force=force,
+        ).results
     if detector is None:
         detector = load_detector(model, **detector_options)
     runner = Runner(

@@ -32,11 +32,11 @@ def random_tensors(
     Convolution weights are scaled by 1/sqrt(fan-in) so activations stay in a sane range;
     batch-norm variances and gains lie in 0.5..1.5; the DFL weight is 0..15 as in training.
     """
-    from gstreamed.backends.yolov8 import YoloV8, expected_tensors
+    from gstreamed.backends.yolov8_arch import Architecture
 
     rng = np.random.default_rng(seed)
     tensors = {}
-    for name, shape in expected_tensors(YoloV8(scale, num_classes), naming).items():
+    for name, shape in Architecture(scale, num_classes).tensor_shapes(naming).items():
         if name.endswith("dfl.conv.weight"):
             value = np.arange(16, dtype=np.float32).reshape(shape)
         elif name.endswith((".running_var", ".bn.weight")):

@@ -24,7 +24,6 @@ def make_weights(tmp_path: Path) -> WeightsFactory:
     Writes random weights (see `random_tensors`) to a .safetensors file; Ultralytics-style
     ``names``/``imgsz`` metadata unless ``names`` is False.
     """
-    pytest.importorskip("torch")
 
     def make(
         naming: str = "ultralytics-bn",

@@ -13,13 +13,12 @@ from gstreamed.errors import GstreamedError
 
 torch = pytest.importorskip("torch")
 
-from gstreamed.backends.yolov8 import (  # noqa: E402
-    NAMINGS,
-    SCALES,
-    YoloV8,
-    expected_tensors,
-    load_model,
-)
+from gstreamed.backends.yolov8 import YoloV8, load_model  # noqa: E402
+from gstreamed.backends.yolov8_arch import NAMINGS, SCALES, Architecture  # noqa: E402
+
+
+def expected_tensors(network: YoloV8, naming: str) -> dict[str, tuple[int, ...]]:
+    return network.architecture.tensor_shapes(naming)
 
 
 def _forward(path, size: int = 96, batch: int = 2, seed: int = 1) -> np.ndarray:
@@ -43,6 +42,13 @@ ULTRALYTICS_FUSED_PARAMS = {
 def test_every_scale_has_ultralytics_parameter_count(scale: str) -> None:
     network = YoloV8(scale, 80)
     assert sum(p.numel() for p in network.parameters()) == ULTRALYTICS_FUSED_PARAMS[scale]
+
+
+@pytest.mark.parametrize("scale", ["n", "m"])
+def test_architecture_names_and_shapes_are_the_torch_state_dict(scale: str) -> None:
+    network = YoloV8(scale, 5)
+    state = {k: tuple(v.shape) for k, v in network.state_dict().items()}
+    assert Architecture(scale, 5).tensor_shapes("ultralytics-fused") == state
 
 
 def test_output_layout_for_any_class_count() -> None:

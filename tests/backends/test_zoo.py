@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import re
 import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -83,17 +85,27 @@ def _candle_file(scale: str = "n") -> bytes:
 
 @pytest.fixture(scope="module")
 def yolov8n_bytes() -> bytes:
-    pytest.importorskip("torch")
     return _candle_file()
+
+
+def hub_files(data: bytes) -> dict[str, zoo.HubFile]:
+    """zoo.HUB_FILES for a hub serving ``data`` as yolov8n (sha256 recorded) and yolov8s (size
+    only): the real table holds the real files' checksums."""
+    return {
+        "yolov8n.safetensors": zoo.HubFile(len(data), hashlib.sha256(data).hexdigest()),
+        "yolov8s.safetensors": zoo.HubFile(len(data), None),
+    }
 
 
 @pytest.fixture
 def hub(yolov8n_bytes: bytes, monkeypatch, tmp_path) -> Iterator[FakeHub]:
-    """A running FakeHub with yolov8n (and a mislabelled yolov8s), HF_ENDPOINT set to it."""
+    """A running FakeHub with yolov8n (and a mislabelled yolov8s), HF_ENDPOINT set to it and
+    zoo.HUB_FILES describing its files."""
     server = FakeHub({"yolov8n.safetensors": yolov8n_bytes, "yolov8s.safetensors": yolov8n_bytes})
     thread = threading.Thread(target=server.server.serve_forever, daemon=True)
     thread.start()
     monkeypatch.setenv("HF_ENDPOINT", server.url)
+    monkeypatch.setattr(zoo, "HUB_FILES", hub_files(yolov8n_bytes))
     yield server
     server.server.shutdown()
     server.server.server_close()
@@ -112,7 +124,9 @@ def cache(tmp_path, monkeypatch) -> Path:
 def test_pull_downloads_checks_exports_and_makes_default(hub: FakeHub, cache: Path) -> None:
     onnx_path = zoo.pull("yolov8n")
     assert onnx_path == cache / "yolov8n.onnx"
-    assert ("GET", f"/{zoo.HUB_REPO}/resolve/main/yolov8n.safetensors") in hub.requests
+    path = f"/{zoo.HUB_REPO}/resolve/{zoo.HUB_REVISION}/yolov8n.safetensors"
+    assert ("GET", path) in hub.requests
+    assert len(zoo.HUB_REVISION) == 40  # a pinned commit, not a branch
     assert zoo.resolve_model(None) == onnx_path
     backend = load_backend(zoo.resolve_model(None), "ort")
     assert backend.info.input_size == (640, 640) and backend.info.names[0] == "person"
@@ -123,7 +137,11 @@ def test_pull_downloads_checks_exports_and_makes_default(hub: FakeHub, cache: Pa
     listed = {m.name: m for m in zoo.list_models()}
     assert set(listed) == {"yolov8n.onnx", "yolov8n.safetensors"}
     assert listed["yolov8n.onnx"].default and not listed["yolov8n.safetensors"].default
-    assert load_backend(onnx_path, "torch").info.names[0] == "person"  # weights beside it
+
+
+def test_torch_backend_runs_the_weights_beside_a_pulled_model(hub: FakeHub) -> None:
+    pytest.importorskip("torch")
+    assert load_backend(zoo.pull("yolov8n"), "torch").info.names[0] == "person"
 
 
 def test_second_pull_verifies_the_cache_without_downloading(hub: FakeHub, cache: Path) -> None:
@@ -159,14 +177,29 @@ def test_file_missing_on_the_hub(hub: FakeHub) -> None:
     del hub.files["yolov8n.safetensors"]
     with pytest.raises(
         GstreamedError,
-        match=r"\(lmz/candle-yolo-v8\) has no file "
-        r"yolov8n.safetensors",
+        match=r"lmz/candle-yolo-v8/resolve/\w{40}/yolov8n.safetensors does not exist",
     ):
         zoo.pull("yolov8n")
 
 
+@pytest.mark.parametrize("change", ["sha256", "size"])
+def test_checksum_or_size_mismatch_caches_nothing(
+    hub: FakeHub, cache: Path, monkeypatch, change: str
+) -> None:
+    real = zoo.HUB_FILES["yolov8n.safetensors"]
+    wrong = (
+        zoo.HubFile(real.size, "0" * 64) if change == "sha256" else zoo.HubFile(real.size + 1, None)
+    )
+    monkeypatch.setitem(zoo.HUB_FILES, "yolov8n.safetensors", wrong)
+    expected = "is not the expected 000000000000" if change == "sha256" else "expected"
+    with pytest.raises(GstreamedError, match=expected) as error:
+        zoo.pull("yolov8n")
+    assert "nothing was cached" in str(error.value) and "\n" not in str(error.value)
+    assert list(cache.iterdir()) == []  # not even a temporary file
+    assert zoo.default_model() is None
+
+
 def test_offline_with_empty_cache(monkeypatch) -> None:
-    pytest.importorskip("torch")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(GstreamedError, match="HF_HUB_OFFLINE is set; unset it") as error:
         zoo.pull("yolov8n")
@@ -174,25 +207,24 @@ def test_offline_with_empty_cache(monkeypatch) -> None:
 
 
 def test_unreachable_endpoint(monkeypatch) -> None:
-    pytest.importorskip("torch")
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
+    start = time.monotonic()
     with pytest.raises(
         GstreamedError,
-        match=r"could not download yolov8n.safetensors from "
-        r"http://127.0.0.1:\d+ \(lmz/candle-yolo-v8\) "
-        r"\(.+\); check the network connection or set "
-        r"HF_ENDPOINT",
+        match=r"could not download http://127.0.0.1:\d+/lmz/candle-yolo-v8/resolve/\w{40}/"
+        r"yolov8n.safetensors \(.*refused\); check the network connection or set HF_ENDPOINT",
     ) as error:
         zoo.pull("yolov8n")
+    assert time.monotonic() - start < 10  # no retries (the Hub client took ~23 s)
     assert "\n" not in str(error.value)
 
 
 def test_endpoint_that_is_not_a_hub(hub: FakeHub, monkeypatch) -> None:
     monkeypatch.setenv("HF_ENDPOINT", hub.url + "/not-a-hub")
-    with pytest.raises(GstreamedError, match="could not download") as error:
+    with pytest.raises(GstreamedError, match="does not exist") as error:
         zoo.pull("yolov8n")
     assert "\n" not in str(error.value)
 
@@ -241,7 +273,6 @@ def test_models_cli_offline_is_one_line(tmp_path) -> None:
 
     if "models" not in SUBCOMMANDS:
         pytest.skip("'models' is not registered in gstreamed.commands.SUBCOMMANDS yet")
-    pytest.importorskip("torch")
     env = {
         "PATH": "/usr/bin:/bin",
         "HF_HUB_OFFLINE": "1",
@@ -257,3 +288,98 @@ def test_models_cli_offline_is_one_line(tmp_path) -> None:
     )
     assert done.returncode == 1
     assert done.stderr.count("\n") == 1 and "HF_HUB_OFFLINE" in done.stderr
+
+
+_FIRST_RUN = """
+import sys
+from gstreamed.backends import zoo
+from gstreamed.cli import main
+zoo.HUB_FILES = {"yolov8n.safetensors": zoo.HubFile(int(sys.argv[1]), sys.argv[2])}
+sys.exit(main(sys.argv[3:]))
+"""
+
+
+def test_first_run_downloads_the_default_model(
+    hub: FakeHub, yolov8n_bytes: bytes, tmp_path: Path
+) -> None:
+    import media
+
+    image = media.make_image(tmp_path / "street.png")
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "GSTREAMED_CACHE": str(tmp_path / "cache"),
+        "HF_ENDPOINT": hub.url,
+        "PYTHONPATH": str(Path(zoo.__file__).resolve().parents[2]),
+    }
+    table = [str(len(yolov8n_bytes)), hashlib.sha256(yolov8n_bytes).hexdigest()]
+    done = subprocess.run(
+        [sys.executable, "-c", _FIRST_RUN, *table, str(image), "--json", str(tmp_path / "d.jsonl")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"downloading yolov8n (YOLOv8n, 80 COCO classes) from {hub.url}" in done.stderr
+    size = len(yolov8n_bytes) / 1e6
+    assert re.search(
+        rf"downloading yolov8n.safetensors: {size:.1f}/{size:.1f} MB \(100%\) at [\d.]+ MB/s",
+        done.stderr,
+    )
+    models = tmp_path / "cache" / "models"
+    assert f"exported {models / 'yolov8n.onnx'}; it is the default model" in done.stderr
+    assert (models / "yolov8n.safetensors").read_bytes() == yolov8n_bytes
+    assert (tmp_path / "street.out.jpg").is_file()
+    gets = hub.gets()
+    again = subprocess.run(
+        [sys.executable, "-c", _FIRST_RUN, *table, str(image), "--force", "--no-output"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert again.returncode == 0, again.stderr
+    assert "downloading" not in again.stderr and hub.gets() == gets
+
+
+def test_first_run_offline_is_one_line_and_fast(tmp_path: Path) -> None:
+    import media
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "GSTREAMED_CACHE": str(tmp_path / "cache"),
+        "HF_ENDPOINT": f"http://127.0.0.1:{port}",
+        "PYTHONPATH": str(Path(zoo.__file__).resolve().parents[2]),
+    }
+    image = media.make_image(tmp_path / "street.png")
+    start = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "gstreamed", str(image)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert time.monotonic() - start < 20  # interpreter and GStreamer start-up included
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("gstreamed: error:")]
+    assert len(errors) == 1 and "could not download" in errors[0] and "--model PATH" in errors[0]
+    assert not (tmp_path / "cache" / "models" / "yolov8n.safetensors").exists()
+
+
+def test_cache_writes_do_not_follow_planted_symlinks(hub: FakeHub, cache: Path, tmp_path) -> None:
+    cache.mkdir(parents=True)
+    victims = {}
+    for name in ("yolov8n.safetensors", "yolov8n.onnx", zoo.MANIFEST, zoo.DEFAULT_MARKER):
+        victim = tmp_path / f"victim-{name}"
+        victim.write_text("precious")
+        (cache / f".{name}.partial").symlink_to(victim)  # the names earlier versions wrote to
+        victims[name] = victim
+    onnx_path = zoo.pull("yolov8n")
+    assert all(v.read_text() == "precious" for v in victims.values())
+    assert load_backend(onnx_path, "ort").info.names[0] == "person"
+    assert zoo.resolve_model(None) == onnx_path
+    assert json.loads((cache / zoo.MANIFEST).read_text())["yolov8n.safetensors"]["size"] > 0

@@ -18,6 +18,9 @@ log = logging.getLogger(__name__)
 
 
 LAYOUTS = ("v8", "v5", "end2end")
+# Largest input side a model may declare; beyond it (an 8192x8192 float32 frame is 805 MB,
+# before any activation) the size must be asked for explicitly (imgsz, dynamic models).
+MAX_INPUT_SIDE = 4096
 EXPECTED = (
     "a YOLO detection head output: [B, 4+C, A] (YOLOv8/YOLO11), [B, A, 5+C] (YOLOv5) "
     "or [B, K, 6] (end-to-end)"
@@ -72,8 +75,12 @@ class ModelInfo:
             )
         names = parse_names(metadata.get("names"), source)
         size = parse_imgsz(metadata.get("imgsz")) or fallback_size or (INPUT_SIZE, INPUT_SIZE)
-        stride = int(metadata.get("stride", 32))
-        return cls(size, names, stride, task, metadata.get("description", ""))
+        stride = str(metadata.get("stride", "32")).strip()
+        if not stride.isdigit() or int(stride) == 0:
+            raise GstreamedError(
+                f"{source}: 'stride' metadata {stride[:20]!r} is not a positive integer"
+            )
+        return cls(size, names, int(stride), task, metadata.get("description", ""))
 
     def resized(self, imgsz: int | str | Sequence[int] | None) -> ModelInfo:
         """These facts with the input size ``imgsz`` (``640``, ``"480,640"``, ``(480, 640)``)
@@ -107,28 +114,69 @@ def parse_names(text: str | None, source: str) -> tuple[str, ...]:
         return COCO_NAMES
     try:
         value = ast.literal_eval(text)
-    except (ValueError, SyntaxError) as exc:
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError) as exc:
         raise GstreamedError(f"{source}: unreadable 'names' metadata ({exc})") from None
     if isinstance(value, dict):
+        bad = [k for k in value if not _is_class_id(k)]
+        if bad:
+            raise GstreamedError(
+                f"{source}: 'names' metadata has class ids that are not integers "
+                f"({', '.join(map(repr, bad[:3]))}); expected {{0: 'person', 1: 'car', ...}}"
+            )
+        ids = sorted(int(k) for k in value)
+        if ids != list(range(len(ids))):
+            raise GstreamedError(
+                f"{source}: 'names' metadata class ids {ids[:6]} are not 0..{len(ids) - 1}, "
+                "each once"
+            )
         return tuple(str(value[k]) for k in sorted(value, key=int))
     if isinstance(value, (list, tuple)):
         return tuple(str(v) for v in value)
     raise GstreamedError(f"{source}: 'names' metadata is neither a dict nor a list")
 
 
+def _is_class_id(key: object) -> bool:
+    return (isinstance(key, int) and not isinstance(key, bool) and key >= 0) or (
+        isinstance(key, str) and key.isdigit()
+    )
+
+
 def parse_imgsz(text: str | None) -> tuple[int, int] | None:
-    """(height, width) from an Ultralytics ``imgsz`` string like ``[640, 640]`` or ``640``."""
+    """(height, width) from an Ultralytics ``imgsz`` string like ``[640, 640]`` or ``640``;
+    None when it is not one or two integers."""
     if not text:
         return None
     try:
         value = ast.literal_eval(text)
-    except (ValueError, SyntaxError):
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         return None
     if isinstance(value, int):
-        return value, value
-    if isinstance(value, (list, tuple)) and len(value) == 2:
+        value = (value, value)
+    if (
+        isinstance(value, (list, tuple))
+        and len(value) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+    ):
         return int(value[0]), int(value[1])
     return None
+
+
+def check_declared_size(size: tuple[int, int], source: str, fixed: bool) -> None:
+    """Refuse an input size a model declares (not one asked for) that is not positive or over
+    MAX_INPUT_SIDE; ``fixed``: the graph's input shape is static."""
+    h, w = size
+    if h <= 0 or w <= 0:
+        raise GstreamedError(f"{source}: declares an input of {h}x{w}; sides must be positive")
+    if max(h, w) > MAX_INPUT_SIDE:
+        how = (
+            "export it at a smaller input size"
+            if fixed
+            else "ask for an input size (imgsz, --imgsz) to run it at a smaller or this size"
+        )
+        raise GstreamedError(
+            f"{source}: declares a {h}x{w} input, over {MAX_INPUT_SIDE} pixels per side "
+            f"({3 * h * w * 4 / 1e6:.0f} MB per float32 frame); {how}"
+        )
 
 
 class Backend(Protocol):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gstreamed.backends.base import ModelInfo, detect_layout, parse_device
+from gstreamed.backends.base import ModelInfo, check_declared_size, detect_layout, parse_device
 from gstreamed.errors import GstreamedError
 
 os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
@@ -107,6 +107,8 @@ class OrtBackend:
         info = ModelInfo.from_metadata(meta, str(path), static)
         if static and static != info.input_size:
             info = ModelInfo(static, info.names, info.stride, info.task, info.description)
+        if imgsz is None or imgsz == "":
+            check_declared_size(info.input_size, str(path), fixed=static is not None)
         resized = info.resized(imgsz)
         if static and resized.input_size != static:
             raise GstreamedError(

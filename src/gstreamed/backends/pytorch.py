@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gstreamed.backends.base import parse_device
+from gstreamed.backends.base import check_declared_size, parse_device
 from gstreamed.backends.yolov8 import load_model  # raises GstreamedError sans torch
 from gstreamed.errors import GstreamedError
 
@@ -89,6 +89,8 @@ class TorchBackend:
         if threads:
             torch.set_num_threads(threads)
         loaded = load_model(path)
+        if imgsz is None:
+            check_declared_size(loaded.info.input_size, str(path), fixed=False)
         self.info = loaded.info.resized(imgsz)
         self._device = torch_device(device)
         self.device = str(self._device)

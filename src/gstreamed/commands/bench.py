@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+import tempfile
 from pathlib import Path
 
 from gstreamed.backends import BACKENDS
@@ -92,6 +94,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "frame (pre/postprocess without decode/encode)",
     )
     parser.add_argument(
+        "--streams",
+        type=int,
+        metavar="N",
+        help="instead: N concurrent streams of the clip in one process (one shared, batched "
+        "model) vs N separate processes vs forward-only at the batch size used, with peak "
+        "memory (first backend and device only)",
+    )
+    parser.add_argument(
         "--out", type=Path, metavar="DIR", help="write bench.md and bench.json into DIR"
     )
     add_model_options(parser, only=("model", "threads", "half"))
@@ -120,6 +130,8 @@ def run(args: argparse.Namespace) -> int:
     if args.out is not None:
         args.out.mkdir(parents=True, exist_ok=True)
     tracker_from_args(args)  # bad tracker options fail before anything is measured
+    if args.streams is not None:
+        return _streams(args, models[0])
     settings = Settings(
         models=models,
         backends=args.backends,
@@ -147,4 +159,62 @@ def run(args: argparse.Namespace) -> int:
         (args.out / "bench.md").write_text(markdown)
         (args.out / "bench.json").write_text(report.to_json() + "\n")
         print(f"wrote {args.out / 'bench.md'}, {args.out / 'bench.json'}", file=sys.stderr)
+    return 0
+
+
+def _streams(args: argparse.Namespace, model: Path) -> int:
+    """``bench --streams N``: see `gstreamed.bench.streams`."""
+    from gstreamed.bench.measure import forward_only
+    from gstreamed.bench.streams import bench_streams
+    from gstreamed.detect.detector import load_detector
+    from gstreamed.gst.runner import Runner, make_inputs
+    from gstreamed.gst.samples import write_test_clip
+
+    if args.streams < 1:
+        raise GstreamedError("--streams must be at least 1")
+    backend, device = args.backends[0], args.devices[0]
+    model_options = model_params(args)
+    detector = load_detector(
+        model,
+        backend=backend,
+        device=device,
+        threads=model_options.threads,
+        half=model_options.half,
+        **detection_params(args).values(),
+    )
+    cli_options = ["--model", str(model), "--backend", backend, "--device", device]
+    cli_options += ["--preset", encoder_params(args).preset]
+    if model_options.threads:
+        cli_options += ["--threads", str(model_options.threads)]
+
+    def run_in_process(clips: list[Path]) -> tuple[int, float, dict[int, int]]:
+        inputs = make_inputs([str(c) for c in clips], no_media=True)
+        summary = Runner(
+            inputs,
+            detector,
+            make_tracker=lambda rate: tracker_from_args(args, rate),
+            progress=False,
+        ).run()
+        return summary.frames, summary.seconds, dict(summary.batch_sizes)
+
+    def forward_fps(batch: int) -> float | None:
+        if batch > detector.backend.max_batch:
+            return None
+        calls = max(3, args.frames // batch)
+        return (
+            forward_only(detector.backend, batch, calls, max(1, args.warmup // batch))
+            .per(batch)
+            .fps
+        )
+
+    with tempfile.TemporaryDirectory(prefix="gstreamed-bench-") as tmp:
+        clip = args.input or write_test_clip(Path(tmp) / "bench-1280x720.mp4", args.frames)
+        print(f"bench: {args.streams} streams of {clip} ...", file=sys.stderr, flush=True)
+        result = bench_streams(args.streams, clip, cli_options, run_in_process, forward_fps)
+    markdown = result.to_markdown()
+    print(markdown)
+    if args.out is not None:
+        (args.out / "streams.md").write_text(markdown)
+        (args.out / "streams.json").write_text(json.dumps(result.to_dict(), indent=2) + "\n")
+        print(f"wrote {args.out / 'streams.md'}, {args.out / 'streams.json'}", file=sys.stderr)
     return 0

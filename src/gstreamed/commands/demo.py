@@ -33,8 +33,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from gstreamed.backends.zoo import resolve_model
     from gstreamed.cli import main
+    from gstreamed.commands.models import download_default
     from gstreamed.gst.samples import write_clip
 
+    download_default(args.model)
     model = resolve_model(args.model)  # fail before making the clip when there is no model
     if args.dir.exists() and not args.dir.is_dir():
         raise GstreamedError(f"{args.dir} exists and is not a directory")

@@ -11,7 +11,7 @@ from gstreamed.errors import GstreamedError
 def add_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "export",
-        help="export YOLOv8 .safetensors weights to ONNX (needs the torch extra)",
+        help="export YOLOv8 .safetensors weights to ONNX",
         description="Write an ONNX model (input 'images', output 'output0' [B, 4+C, A], "
         "Ultralytics metadata) from YOLOv8 detection weights in .safetensors "
         "(Ultralytics or candle tensor names), for the ort backend.",
@@ -56,7 +56,7 @@ def _imgsz(text: str) -> int | tuple[int, int]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from gstreamed.backends.export import export_onnx  # imports torch
+    from gstreamed.backends.export import export_onnx
 
     output = args.output or args.weights.with_suffix(".onnx")
     if output.resolve() == args.weights.resolve():

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import sys
+import time
+from typing import TextIO
 
 from gstreamed.backends import zoo
+from gstreamed.defaults import MODEL_ENV
 from gstreamed.tables import print_table
 
 
@@ -20,10 +24,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     pull = actions.add_parser(
         "pull",
         help="download YOLOv8 COCO weights, export ONNX, make it the default",
-        description=f"Download {zoo.HUB_REPO}/NAME.safetensors from the Hugging Face Hub "
-        "($HF_ENDPOINT and $HF_HUB_OFFLINE are honoured), check it, export "
-        "NAME.onnx beside it and make that the default model. Needs the torch "
-        "extra for the export.",
+        description=f"Download {zoo.HUB_REPO}/NAME.safetensors at commit "
+        f"{zoo.HUB_REVISION[:12]} from the Hugging Face Hub ($HF_ENDPOINT and $HF_HUB_OFFLINE "
+        "are honoured), check its size, sha256 and tensors, export "
+        "NAME.onnx beside it and make that the default model.",
     )
     pull.add_argument("name", choices=zoo.ZOO_MODELS, help="model to download")
     pull.add_argument(
@@ -37,7 +41,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.action == "pull":
-        print(zoo.pull(args.name, force=args.force))
+        print(zoo.pull(args.name, force=args.force, progress=ProgressLine(args.name)))
     elif args.action == "default":
         print(zoo.set_default(args.name))
     else:
@@ -56,3 +60,48 @@ def print_models() -> None:
         for m in models
     ]
     print_table(("  NAME", "SIZE", "PATH"), rows, ruled=False)
+
+
+class ProgressLine:
+    """Download progress on stderr (bytes, %, rate): one line redrawn on a terminal, else the
+    final line only."""
+
+    def __init__(self, name: str, stream: TextIO | None = None) -> None:
+        self.name, self.stream = name, stream or sys.stderr
+        self.start = self.shown = time.monotonic()
+
+    def __call__(self, done: int, total: int | None) -> None:
+        now = time.monotonic()
+        finished = done == total
+        tty = self.stream.isatty()
+        if not finished and (not tty or now - self.shown < 0.2):
+            return
+        self.shown = now
+        rate = done / max(now - self.start, 1e-3) / 1e6
+        size = (
+            f"{done / 1e6:.1f}/{total / 1e6:.1f} MB ({100 * done / total:.0f}%)"
+            if total
+            else (f"{done / 1e6:.1f} MB")
+        )
+        line = f"downloading {self.name}: {size} at {rate:.1f} MB/s"
+        self.stream.write(("\r" if tty else "") + line + ("\n" if finished else ""))
+        self.stream.flush()
+
+
+def download_default(model: str | None) -> None:
+    """Download the default zoo model when no model is configured and none is cached: the
+    first run of ``gstreamed INPUT`` or ``gstreamed demo`` needs no manual step."""
+    if not zoo.needs_download(model):
+        return
+    name = zoo.DEFAULT_ZOO_MODEL
+    print(
+        f"gstreamed: no model given (--model, ${MODEL_ENV}) and none cached: downloading "
+        f"{name} (YOLOv8n, 80 COCO classes) from {zoo.hub_url(name + '.safetensors')}",
+        file=sys.stderr,
+    )
+    path = zoo.pull(name, progress=ProgressLine(f"{name}.safetensors"))
+    print(
+        f"gstreamed: checked {name}.safetensors (sha256) and exported {path}; it is the "
+        f"default model from now on (cache: {zoo.models_dir()})",
+        file=sys.stderr,
+    )

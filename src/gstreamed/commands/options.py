@@ -11,6 +11,7 @@ import argparse
 import logging
 from typing import Any
 
+from gstreamed.cluster import ClusterParams
 from gstreamed.detect.batching import BatchParams
 from gstreamed.detect.detector import Detector
 from gstreamed.detect.params import DetectionParams, ModelParams
@@ -70,6 +71,27 @@ def param_values(args: argparse.Namespace, table: type[ParamSet]) -> dict[str, A
 def option_error(error: ParamError) -> str:
     """A parameter error worded with its command-line option."""
     return f"--{error.option}: {error}"
+
+
+def add_cluster_options(parser: argparse.ArgumentParser) -> None:
+    """--ray [ADDRESS], --workers, --worker-cpus, --worker-gpus, --worker-retries."""
+    group = parser.add_argument_group("ray (spread the inputs over a Ray cluster)")
+    group.add_argument(
+        "--ray",
+        nargs="?",
+        const="local",
+        default=None,
+        metavar="ADDRESS",
+        help="run the inputs on Ray worker processes: 'local' (the default) starts a cluster "
+        "on this machine for the run; 'auto' or ray://HOST:PORT joins a running one (outputs "
+        "must be on storage every node sees)",
+    )
+    add_param_options(group, ClusterParams)
+
+
+def cluster_params(args: argparse.Namespace) -> ClusterParams:
+    """The Ray options as `ClusterParams`."""
+    return ClusterParams.from_values(param_values(args, ClusterParams))
 
 
 # --- model and detection --------------------------------------------------------------------

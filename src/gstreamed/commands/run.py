@@ -1,7 +1,8 @@
 """``gstreamed [run] INPUT...``: detect and track objects in videos, images, streams, cameras.
 
 Several inputs (files, URIs, cameras, folders, glob patterns) run concurrently in one process
-with one shared, batched model; each keeps its own tracker and outputs.
+with one shared, batched model; each keeps its own tracker and outputs. With ``--ray`` they are
+spread over the worker processes of a Ray cluster instead (`gstreamed.gst.cluster`).
 """
 
 from __future__ import annotations
@@ -9,16 +10,20 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gstreamed.commands.models import download_default
 from gstreamed.commands.options import (
     add_batch_options,
+    add_cluster_options,
     add_detection_options,
     add_encoder_options,
     add_model_options,
     add_tracker_options,
     batch_params,
+    cluster_params,
     detector_from_args,
     encoder_params,
     tracker_from_args,
@@ -29,7 +34,9 @@ from gstreamed.tables import text_table
 from gstreamed.timing import timing_table
 
 if TYPE_CHECKING:
+    from gstreamed.gst.cluster import ClusterSummary
     from gstreamed.gst.run import InputResult
+    from gstreamed.gst.runner import RunSummary
 
 RECONNECT_TIMEOUT_S = 600.0  # how long a lost live source is retried by default
 
@@ -126,13 +133,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_detection_options(parser)
     add_batch_options(parser)
     add_tracker_options(parser)
+    add_cluster_options(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from gstreamed.gst.cluster import ClusterSummary, run_on_cluster
     from gstreamed.gst.runner import Runner, make_inputs
 
     several = len(expand(args.inputs)) > 1
+    if args.live and args.ray:
+        raise GstreamedError("--live shows a window on this machine; run without --ray")
+    if args.segment_time is not None and args.ray:
+        raise GstreamedError("--segment-time is not supported with --ray yet")
     if args.live and several:
         raise GstreamedError("--live shows one input; run the others without it")
     if args.live and not _display_available():
@@ -162,17 +175,31 @@ def run(args: argparse.Namespace) -> int:
     sources = [item.source for item in inputs if item.source is not None]
     if args.mot and sources and all(s.is_image for s in sources):
         raise GstreamedError("--mot needs tracking on a video (not an image, not --no-track)")
+    download_default(args.model)  # first run: fetch the default model
     detector = detector_from_args(args)
     tracker_from_args(args)  # bad tracker options fail here, before any pipeline starts
-    summary = Runner(
-        inputs,
-        detector,
-        batching=batch_params(args),
-        # A tracker's frame rate follows its stream: the element passes it with the caps.
-        make_tracker=None if args.no_track else (lambda rate: tracker_from_args(args, rate)),
-        progress=not args.no_progress,
-        reconnect_timeout=args.reconnect_timeout if args.reconnect else 0.0,
-    ).run()
+    # A tracker's frame rate follows its stream: the element passes it with the caps.
+    make_tracker = None if args.no_track else partial(tracker_from_args, args)
+    if args.ray:
+        summary: RunSummary = run_on_cluster(
+            inputs,
+            partial(detector_from_args, args),
+            address=args.ray,
+            params=cluster_params(args),
+            batching=batch_params(args),
+            make_tracker=make_tracker,
+            progress=not args.no_progress,
+            force=args.force,
+        )
+    else:
+        summary = Runner(
+            inputs,
+            detector,
+            batching=batch_params(args),
+            make_tracker=make_tracker,
+            progress=not args.no_progress,
+            reconnect_timeout=args.reconnect_timeout if args.reconnect else 0.0,
+        ).run()
     if summary.frames and not all(s.is_image for s in sources):
         table = timing_table(
             summary.timings,
@@ -181,6 +208,8 @@ def run(args: argparse.Namespace) -> int:
             title=f"gstreamed {args.backend} on {detector.backend.device}",
         )
         print(table + _batch_line(summary.batch_sizes), file=sys.stderr)
+    if isinstance(summary, ClusterSummary):
+        print(_cluster_line(summary, args.ray), file=sys.stderr)
     if several:
         print(_summary_table(summary.results), file=sys.stderr)
     for result in summary.results:
@@ -199,6 +228,16 @@ def _batch_line(batch_sizes: dict[int, int]) -> str:
         return ""
     parts = ", ".join(f"{size} x {count}" for size, count in sorted(batch_sizes.items()))
     return f"forward passes by batch size (frames x passes): {parts}\n"
+
+
+def _cluster_line(summary: ClusterSummary, address: str) -> str:
+    """``ray: local cluster (1 node) ready in 4.1 s; 8 inputs in 12.3 s``."""
+    where = "local cluster" if address == "local" else f"cluster {address}"
+    return (
+        f"ray: {where} ({summary.nodes} node{'s' if summary.nodes != 1 else ''}) ready in "
+        f"{summary.startup_seconds:.1f} s; {len(summary.results)} input(s) in "
+        f"{summary.seconds:.1f} s"
+    )
 
 
 def _summary_table(results: list[InputResult]) -> str:

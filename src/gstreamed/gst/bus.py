@@ -90,10 +90,13 @@ class Playback:
             self.finalised = True
             self._finish()
         elif message.type == Gst.MessageType.ERROR:
-            if self.error is not None:  # already salvaging until the deadline
+            if self.error is not None:
+                # Already salvaging: upstream elements report the same failure again
+                # ("Internal data stream error"); the grace deadline bounds the wait. A
+                # resource error after a generic first one explains it.
                 if self._generic and message.parse_error()[0].domain == "gst-resource-error-quark":
                     self.error, self._generic = describe_error(message, self.location), False
-                log.debug("%s", describe_error(message, self.location))
+                log.debug("%s", message.parse_error()[0].message)
                 return
             if self._deadline is None and self.recover is not None and self.recover(message):
                 return
@@ -148,12 +151,13 @@ class StopSignals:
 
 def play_all(
     playbacks: Sequence[Playback],
-    on_tick: Callable[[], None] | None = None,
+    on_tick: Callable[[], bool | None] | None = None,
 ) -> int | None:
     """Play every pipeline to its end; returns the stop signal that interrupted the run.
 
     A pipeline that cannot start ends with its ``error`` set. ``on_tick`` is called about
-    every `POLL_S` seconds.
+    every `POLL_S` seconds; when it returns True the run stops as on SIGINT (outputs
+    finalised).
     """
     stops = StopSignals()
     first: int | None = None
@@ -186,8 +190,8 @@ def play_all(
                             playback._stop(EOS_GRACE_S)
                 for playback in playbacks:
                     playback._poll()
-                if on_tick is not None:
-                    on_tick()
+                if on_tick is not None and on_tick() and not stops.received:
+                    stops.received.append(signal.SIGINT)
                 time.sleep(POLL_S)
         finally:
             for playback in playbacks:

@@ -681,10 +681,13 @@ class InputPipeline:
     def _salvage(self) -> bool:
         """After an error: push end-of-stream into every branch the decoder feeds, so what
         reached the muxer is finalised; False when no frame was processed (nothing to
-        finalise)."""
+        finalise). An error during start-up stops the pipeline on its way to PLAYING, its
+        sinks waiting in PAUSED: they are set playing so they write."""
         self._stopping = True
         for pad in self._branches:
             pad.send_event(Gst.Event.new_eos())
+        for sink in self.pipeline.iterate_sinks():
+            sink.set_state(Gst.State.PLAYING)
         return self._frame > 0
 
     def _ended_early(self) -> bool:

@@ -25,7 +25,7 @@ from gstreamed.gst.sources import classify
 from gstreamed.inputs import Source, expand
 from gstreamed.outfile import PendingFile
 from gstreamed.outputs import EncoderParams, Outputs, check_outputs, is_special, plan_outputs
-from gstreamed.progress import ProgressPrinter
+from gstreamed.progress import Progress, ProgressPrinter
 from gstreamed.results import JsonlWriter, ResultWriter
 from gstreamed.timing import Timings
 from gstreamed.track import Tracker
@@ -146,16 +146,22 @@ class Runner:
         make_tracker: Callable[[float | None], Tracker] | None = None,
         progress: bool = True,
         frame_limit: int | None = None,
+        on_tick: Callable[[list[Progress]], bool | None] | None = None,
+        json_sources: bool | None = None,
         reconnect_timeout: float = 0.0,
     ) -> None:
-        """``reconnect_timeout``: how long a lost live source is retried (see
-        `InputPipeline`); 0 never."""
+        """``on_tick(progress)`` sees each input's `Progress` about every 50 ms; returning
+        True stops the run as SIGINT would. ``json_sources``: whether JSON objects carry
+        their ``source`` (default: with several inputs). ``reconnect_timeout``: how long a
+        lost live source is retried (see `InputPipeline`); 0 never."""
         self.inputs = list(inputs)
         self.detector = detector
         self.batching = batching or BatchParams()
         self.make_tracker = make_tracker
         self.show_progress = progress
         self.frame_limit = frame_limit
+        self.on_tick = on_tick
+        self.json_sources = len(self.inputs) > 1 if json_sources is None else json_sources
         self.reconnect_timeout = reconnect_timeout
         self.timings = Timings()
 
@@ -182,7 +188,13 @@ class Runner:
                 and any(not p.source.is_image for p in pipelines.values()),
             )
             playbacks = {index: p.playback() for index, p in pipelines.items()}
-            stop = play_all(list(playbacks.values()), printer.tick) if playbacks else None
+            progress = [p.progress for p in pipelines.values()]
+
+            def tick() -> bool | None:
+                printer.tick()
+                return self.on_tick(progress) if self.on_tick is not None else None
+
+            stop = play_all(list(playbacks.values()), tick) if playbacks else None
             for index, pipeline in pipelines.items():
                 playback = playbacks[index]
                 seconds = (playback.ended_at or time.perf_counter()) - started
@@ -255,7 +267,6 @@ class Runner:
         self, files: OutputFiles
     ) -> tuple[list[list[ResultWriter]], list[JsonlWriter]]:
         """Each input's result writers; one JSON Lines file may serve several inputs."""
-        several = len(self.inputs) > 1
         shared_json: dict[Path, JsonlWriter] = {}
         writers: list[list[ResultWriter]] = []
         for item in self.inputs:
@@ -268,7 +279,7 @@ class Runner:
                             outputs.json, files.open(outputs.json, outputs.overwrite)
                         )
                     json = shared_json[outputs.json]
-                    own.append(json.for_source(item.label) if several else json)
+                    own.append(json.for_source(item.label) if self.json_sources else json)
                 if outputs.mot is not None and item.source is not None and not item.source.is_image:
                     own.append(MotWriter(outputs.mot, files.open(outputs.mot, outputs.overwrite)))
             writers.append(own)
