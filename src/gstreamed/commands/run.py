@@ -102,8 +102,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--reconnect",
         action=argparse.BooleanOptionalAction,
         default=True,
-        help="retry a lost live source (RTSP, HTTP stream) with back-off and go on into the "
-        "same outputs (default: on)",
+        help="retry a lost RTSP source with back-off and go on into the same outputs (default: on)",
     )
     parser.add_argument(
         "--reconnect-timeout",

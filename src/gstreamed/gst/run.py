@@ -36,7 +36,6 @@ log = logging.getLogger(__name__)
 
 RETRY_DELAYS_S = (1.0, 2.0, 4.0, 8.0, 10.0)  # back-off between attempts; then every 10 s
 STALL_S = 5.0  # a live source that delivers no frame for this long counts as lost
-LIVE_SCHEMES = ("rtsp", "rtsps", "rtspt", "http", "https")
 
 
 @dataclass
@@ -84,8 +83,8 @@ class InputPipeline:
         (their owner closes them). ``frame_limit`` ends the input after that many decoded
         frames (as if it were that long). ``media_file`` is the file the annotated media is
         written to (a `gstreamed.outfile.PendingFile`'s temporary name; default
-        ``outputs.media``). A live URI source (RTSP, or an HTTP stream of no stated
-        duration) that is lost after its first frame is retried with back-off for up to
+        ``outputs.media``). An RTSP source that is lost after its first frame is retried
+        with back-off for up to
         ``reconnect_timeout`` seconds (0: never), into the same outputs; see `_lose`."""
         init()
         self.source, self.outputs, self.timings = source, outputs, timings
@@ -470,9 +469,8 @@ class InputPipeline:
         return Gst.PadProbeReturn.DROP
 
     def _on_source_event(self, _pad: Gst.Pad, info: Gst.PadProbeInfo) -> Gst.PadProbeReturn:
-        """An RTSP source's own end-of-stream is a lost source (see `_watch`), not the end (an
-        HTTP stream's is its end)."""
-        if info.get_event().type == Gst.EventType.EOS and self._live() and self._reconnectable():
+        """An RTSP source's own end-of-stream is a lost source (see `_watch`), not the end."""
+        if info.get_event().type == Gst.EventType.EOS and self._reconnectable():
             self._source_ended = True
             return Gst.PadProbeReturn.DROP
         return Gst.PadProbeReturn.OK
@@ -579,18 +577,14 @@ class InputPipeline:
     # --- reconnecting (main thread) -------------------------------------------------------
 
     def _reconnectable(self) -> bool:
-        """A live source (RTSP, or an HTTP stream of no known duration) that delivered
-        frames, with reconnecting on."""
-        if (
-            self.reconnect_timeout <= 0
-            or self._stopping
-            or self.source.kind != "uri"
-            or Gst.Uri.get_protocol(self.source.location) not in LIVE_SCHEMES
-            or self._duration is not None
-            or self._decoded == 0
-        ):
-            return False
-        return self._live() or not self.pipeline.query_duration(Gst.Format.TIME)[0]
+        """An RTSP source that delivered frames, with reconnecting on."""
+        return (
+            self.reconnect_timeout > 0
+            and not self._stopping
+            and self.source.kind == "uri"
+            and self._live()
+            and self._decoded > 0
+        )
 
     def _recover(self, message: Gst.Message) -> bool:
         """An error from the source of a reconnectable input: drop the source and retry.
