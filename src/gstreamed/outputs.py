@@ -56,6 +56,7 @@ class Outputs:
     audio: bool = True  # keep the first audio track (re-encoded as Opus) in video outputs
     encoder: EncoderParams = field(default_factory=EncoderParams)
     overwrite: bool = False  # replace existing files when finalised (--force)
+    staged: bool = False  # the paths are temporary names already (Ray): written in place
     segment_time: float | None = None  # cut the video into files of about this many seconds
     max_segments: int | None = None  # keep only the newest this many segments
 

@@ -276,12 +276,12 @@ class Runner:
                 if outputs.json is not None:
                     if outputs.json not in shared_json:
                         shared_json[outputs.json] = JsonlWriter(
-                            outputs.json, files.open(outputs.json, outputs.overwrite)
+                            outputs.json, files.open(outputs.json, outputs)
                         )
                     json = shared_json[outputs.json]
                     own.append(json.for_source(item.label) if self.json_sources else json)
                 if outputs.mot is not None and item.source is not None and not item.source.is_image:
-                    own.append(MotWriter(outputs.mot, files.open(outputs.mot, outputs.overwrite)))
+                    own.append(MotWriter(outputs.mot, files.open(outputs.mot, outputs)))
             writers.append(own)
         return writers, list(shared_json.values())
 
@@ -309,7 +309,7 @@ class Runner:
                     reconnect_timeout=self.reconnect_timeout,
                     media_file=None
                     if item.outputs.media is None or item.outputs.segment_time is not None
-                    else files.open(item.outputs.media, item.outputs.overwrite),
+                    else files.open(item.outputs.media, item.outputs),
                 )
             except GstreamedError as exc:
                 results[index] = InputResult(item.label, 0, 0.0, error=str(exc))
@@ -324,12 +324,12 @@ class OutputFiles:
         self._pending: dict[Path, PendingFile] = {}
         self._committed: set[Path] = set()
 
-    def open(self, final: Path, overwrite: bool) -> Path:
-        """The path to write ``final`` to (made once per file)."""
-        if is_special(final):
+    def open(self, final: Path, outputs: Outputs) -> Path:
+        """The path to write ``final``, one of ``outputs``, to (made once per file)."""
+        if is_special(final) or outputs.staged:
             return final
         if final not in self._pending:
-            self._pending[final] = PendingFile(final, overwrite=overwrite)
+            self._pending[final] = PendingFile(final, overwrite=outputs.overwrite)
         return self._pending[final].path
 
     def commit(self, final: Path) -> None:
