@@ -1,4 +1,5 @@
-"""A live RTSP camera for tests: ``python rtsp_server.py`` serves rtsp://127.0.0.1:PORT/cam.
+"""A live RTSP camera for tests: ``python rtsp_server.py [PORT]`` serves
+rtsp://127.0.0.1:PORT/cam (any free port when not given).
 
 Prints the bound port on the first line of stdout, then serves a live 320x240 15 fps H.264
 stream (videotestsrc is-live) until terminated.
@@ -10,6 +11,8 @@ import gi
 
 gi.require_version("Gst", "1.0")
 gi.require_version("GstRtspServer", "1.0")
+import sys  # noqa: E402
+
 from gi.repository import GLib, Gst, GstRtspServer  # noqa: E402
 
 LAUNCH = (
@@ -23,7 +26,7 @@ def main() -> None:
     Gst.init(None)
     server = GstRtspServer.RTSPServer.new()
     server.set_address("127.0.0.1")
-    server.set_service("0")  # any free port
+    server.set_service(sys.argv[1] if len(sys.argv) > 1 else "0")
     factory = GstRtspServer.RTSPMediaFactory.new()
     factory.set_launch(LAUNCH)
     factory.set_shared(True)

@@ -40,6 +40,8 @@ def _normalise(argv: list[str]) -> list[str]:
     for index, arg in enumerate(argv):
         if arg in ("-h", "--help", "--version"):
             return argv
+        if arg == "--":  # what follows is inputs, even names starting with "-"
+            return [*argv[:index], "run", *argv[index:]]
         if arg.startswith("-"):
             continue
         if arg not in SUBCOMMANDS:

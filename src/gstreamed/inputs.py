@@ -4,6 +4,7 @@ patterns that stand for many of them; and the default names of what is written f
 from __future__ import annotations
 
 import glob
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,10 +50,15 @@ class Source:
     def default_output(self) -> Path:
         """The seed's naming: ``clip.mp4`` → ``clip.mp4.out.mkv``, ``a.jpg`` → ``a.out.jpg``.
 
-        Streams and cameras write into the current directory, named after the URI's last
-        path segment (or host) or the device: ``rtsp://cam/live`` → ``live.out.mkv``.
+        Streams, cameras and pipes (a FIFO, ``/dev/stdin``) write into the current
+        directory, named after the URI's last path segment (or host) or the device:
+        ``rtsp://cam/live`` → ``live.out.mkv``.
         """
-        if self.kind != "file":
+        if (
+            self.kind != "file"
+            or self.location.startswith(("/dev/", "/proc/"))
+            or (os.path.exists(self.location) and not os.path.isfile(self.location))
+        ):
             return Path(f"{self.name}.out.mkv")
         path = Path(self.location)
         return path.with_suffix(".out.jpg") if self.is_image else Path(f"{path}.out.mkv")

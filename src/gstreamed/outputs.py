@@ -4,6 +4,7 @@ annotated video is encoded."""
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import ClassVar
 from gstreamed.errors import GstreamedError
 from gstreamed.inputs import Source
 from gstreamed.params import ParamSet, param
+from gstreamed.results import STDOUT
 
 # x264 for annotated videos: "superfast" measured as fast as "ultrafast" in the pipeline on
 # 2 cores (veryfast cost ~5-10 % end-to-end FPS) while keeping CABAC and deblocking.
@@ -25,6 +27,12 @@ ENCODER_PRESETS = (
     "slow",
     "slower",
 )
+
+
+# What an annotated output's suffix writes: muxer of H.264 videos, encoder of images. No
+# suffix (or a device) writes the default, Matroska or JPEG.
+VIDEO_MUXERS = {".mkv": "matroskamux", ".mp4": "mp4mux", ".mov": "qtmux"}
+IMAGE_ENCODERS = {".jpg": "jpegenc", ".jpeg": "jpegenc", ".png": "pngenc"}
 
 
 @dataclass(frozen=True, eq=False)
@@ -47,6 +55,15 @@ class Outputs:
     live: bool = False
     audio: bool = True  # keep the first audio track (re-encoded as Opus) in video outputs
     encoder: EncoderParams = field(default_factory=EncoderParams)
+    overwrite: bool = False  # replace existing files when finalised (--force)
+    staged: bool = False  # the paths are temporary names already (Ray): written in place
+    segment_time: float | None = None  # cut the video into files of about this many seconds
+    max_segments: int | None = None  # keep only the newest this many segments
+
+    def segment(self, number: int) -> Path:
+        """The name of video segment ``number`` (1-based): ``NAME.out.00001.mkv``."""
+        assert self.media is not None
+        return self.media.with_name(f"{self.media.stem}.{number:05d}{self.media.suffix}")
 
     @property
     def files(self) -> list[Path]:
@@ -64,8 +81,9 @@ def plan_outputs(
     live: bool = False,
     audio: bool = True,
     encoder: EncoderParams | None = None,
+    force: bool = False,
 ) -> list[Outputs]:
-    """The outputs of each input.
+    """The outputs of each input (``force``: they replace existing files).
 
     One input: ``media`` is the annotated file (an existing folder: the default name in it),
     ``json`` and ``mot`` are files. Several inputs: ``media`` and ``mot`` are folders (made
@@ -87,7 +105,9 @@ def plan_outputs(
         else:
             target = source.default_output.with_name(name)
         mot_file = (mot / f"{name.removesuffix('.out.mkv')}.txt") if several and mot else mot
-        planned.append(Outputs(target, json, mot_file, live, audio, encoder or EncoderParams()))
+        planned.append(
+            Outputs(target, json, mot_file, live, audio, encoder or EncoderParams(), force)
+        )
     return planned
 
 
@@ -110,7 +130,16 @@ def _unique_names(sources: Sequence[Source]) -> list[str]:
 def check_outputs(planned: Sequence[Outputs], sources: Sequence[Source], force: bool) -> None:
     """Refuse, before anything runs: to overwrite a file without ``force``, to write into a
     missing folder or onto a folder, to write two outputs to one file, or to write onto an
-    input (the same file, a hard link or a symbolic link to it)."""
+    input (the same file, a hard link or a symbolic link to it, even with ``force``).
+    Devices and FIFOs (``/dev/null``, ``/dev/stdout``) are written in place."""
+    for outputs, of in zip(planned, sources, strict=True):
+        _check_suffix(outputs.media, of.is_image)
+        if outputs.segment_time is not None and outputs.media is not None and not of.is_image:
+            first = outputs.segment(1)
+            if is_special(outputs.media):
+                raise GstreamedError(f"{outputs.media}: segments need a file name")
+            if first.exists() and not force:
+                raise GstreamedError(f"{first} already exists; use --force to overwrite it")
     shared_json = {o.json for o in planned if o.json is not None}
     files = [p for o in planned for p in o.files if p not in shared_json] + sorted(shared_json)
     inputs = [Path(s.location) for s in sources if s.kind == "file"]
@@ -122,7 +151,32 @@ def check_outputs(planned: Sequence[Outputs], sources: Sequence[Source], force: 
         for source in inputs:
             if path.exists() and os.path.samefile(path, source):
                 raise GstreamedError(f"{path} is the input {source}; choose another output")
-        if path.exists() and not force:
+        if is_special(path):
+            continue
+        if (path.exists() or path.is_symlink()) and not force:
             raise GstreamedError(f"{path} already exists; use --force to overwrite it")
-    if len({p.resolve() for p in files}) < len(files):
+    if len({p.resolve() for p in files if p != STDOUT}) < len([p for p in files if p != STDOUT]):
         raise GstreamedError("every output (video/image, JSON, MOT) must be a different file")
+
+
+def _check_suffix(media: Path | None, image: bool) -> None:
+    """Refuse an annotated output whose suffix names a format it would not be written in."""
+    if media is None or not media.suffix or is_special(media):
+        return
+    known = IMAGE_ENCODERS if image else VIDEO_MUXERS
+    if media.suffix.lower() not in known:
+        kind = "an image" if image else "a video"
+        raise GstreamedError(
+            f"{media}: cannot write {kind} as {media.suffix}; use {', '.join(known)}"
+        )
+
+
+def is_special(path: Path) -> bool:
+    """Whether ``path`` is standard output (``-``) or an existing device or FIFO: outputs
+    written in place, not through a temporary file."""
+    if path == STDOUT:
+        return True
+    try:
+        return not stat.S_ISREG(path.stat().st_mode) and not stat.S_ISDIR(path.stat().st_mode)
+    except OSError:
+        return False

@@ -128,8 +128,8 @@ def test_live_rtsp_runs_until_ctrl_c_and_leaves_a_playable_file(
         text=True,
     )
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and (
-        not results.exists() or len(results.read_text().splitlines()) < 15
+    while time.monotonic() < deadline and not any(  # written under a temporary name
+        p.read_bytes().count(b"\n") >= 15 for p in tmp_path.glob(".cam.jsonl.*.partial")
     ):
         time.sleep(0.2)
     proc.send_signal(signal.SIGINT)

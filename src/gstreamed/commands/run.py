@@ -38,6 +38,8 @@ if TYPE_CHECKING:
     from gstreamed.gst.run import InputResult
     from gstreamed.gst.runner import RunSummary
 
+RECONNECT_TIMEOUT_S = 600.0  # how long a lost live source is retried by default
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
@@ -96,6 +98,35 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="leave the input's audio track out of the output video",
     )
     add_encoder_options(parser)
+    parser.add_argument(
+        "--reconnect",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="retry a lost RTSP source with back-off and go on into the same outputs (default: on)",
+    )
+    parser.add_argument(
+        "--reconnect-timeout",
+        type=float,
+        default=RECONNECT_TIMEOUT_S,
+        metavar="SECONDS",
+        help=f"give up on a lost live source after this long (default {RECONNECT_TIMEOUT_S:g}; "
+        "0: never retry)",
+    )
+    parser.add_argument(
+        "--segment-time",
+        type=_duration,
+        default=None,
+        metavar="DURATION",
+        help="cut the video output into files of about this length (30s, 10m, 1h), cut on "
+        "keyframes: NAME.out.00001.mkv, NAME.out.00002.mkv, ...",
+    )
+    parser.add_argument(
+        "--max-segments",
+        type=int,
+        default=None,
+        metavar="N",
+        help="with --segment-time: keep only the newest N segments (a ring)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress lines")
     add_model_options(parser)
     add_detection_options(parser)
@@ -112,6 +143,8 @@ def run(args: argparse.Namespace) -> int:
     several = len(expand(args.inputs)) > 1
     if args.live and args.ray:
         raise GstreamedError("--live shows a window on this machine; run without --ray")
+    if args.segment_time is not None and args.ray:
+        raise GstreamedError("--segment-time is not supported with --ray yet")
     if args.live and several:
         raise GstreamedError("--live shows one input; run the others without it")
     if args.live and not _display_available():
@@ -119,6 +152,10 @@ def run(args: argparse.Namespace) -> int:
             "--live needs a display (set DISPLAY or WAYLAND_DISPLAY); "
             "run without --live to only write the file"
         )
+    if args.max_segments is not None and (args.segment_time is None or args.max_segments < 1):
+        raise GstreamedError("--max-segments needs --segment-time and a count >= 1")
+    if args.reconnect_timeout < 0:
+        raise GstreamedError("--reconnect-timeout must be >= 0 seconds")
     if args.mot and args.no_track:
         raise GstreamedError("--mot needs tracking on a video (not an image, not --no-track)")
     inputs = make_inputs(
@@ -131,6 +168,8 @@ def run(args: argparse.Namespace) -> int:
         audio=not args.no_audio,
         encoder=encoder_params(args),
         force=args.force,
+        segment_time=args.segment_time,
+        max_segments=args.max_segments,
     )
     sources = [item.source for item in inputs if item.source is not None]
     if args.mot and sources and all(s.is_image for s in sources):
@@ -158,6 +197,7 @@ def run(args: argparse.Namespace) -> int:
             batching=batch_params(args),
             make_tracker=make_tracker,
             progress=not args.no_progress,
+            reconnect_timeout=args.reconnect_timeout if args.reconnect else 0.0,
         ).run()
     if summary.frames and not all(s.is_image for s in sources):
         table = timing_table(
@@ -174,7 +214,7 @@ def run(args: argparse.Namespace) -> int:
     for result in summary.results:
         if result.error:
             print(f"gstreamed: error: {result.error}", file=sys.stderr)
-    written = [path for result in summary.results for path in result.outputs]
+    written = [p for result in summary.results for p in result.outputs if str(p) != "-"]
     if written:
         note = " (interrupted)" if summary.stop_signal is not None else ""
         print(f"wrote {', '.join(dict.fromkeys(map(str, written)))}{note}", file=sys.stderr)
@@ -208,6 +248,18 @@ def _summary_table(results: list[InputResult]) -> str:
         outputs = ", ".join(str(p) for p in r.outputs) or "-"
         rows.append((r.source, str(r.frames), f"{fps:.1f}", status, outputs))
     return text_table(("input", "frames", "fps", "status", "outputs"), rows, "inputs")
+
+
+def _duration(text: str) -> float:
+    """``90``, ``90s``, ``10m``, ``1.5h`` → seconds (> 0)."""
+    scale = {"s": 1, "m": 60, "h": 3600}.get(text[-1:].lower(), 0)
+    try:
+        seconds = float(text[:-1] if scale else text) * (scale or 1)
+    except ValueError:
+        seconds = 0.0
+    if not seconds > 0:
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (e.g. 30s, 10m, 1h)")
+    return seconds
 
 
 def _display_available() -> bool:

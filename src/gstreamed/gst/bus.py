@@ -46,19 +46,29 @@ def exit_status(signum: int) -> int:
 class Playback:
     """One pipeline in `play_all`, and how it ended.
 
-    ``on_message`` sees every message of interest; ``salvage`` is called once after an
-    error, to finalise what was written (the pipeline then has `SALVAGE_GRACE_S` to reach
-    end-of-stream).
+    ``on_message`` sees every message of interest; ``recover`` is offered each error first
+    and returns True when it deals with it (a live source reconnecting); ``salvage`` is
+    called once after an error, to finalise what was written, and returns whether there is
+    anything to finalise (the pipeline then has `SALVAGE_GRACE_S` to reach end-of-stream;
+    later errors are only logged, or explain a generic first one). ``on_poll`` is
+    called about every `POLL_S` seconds, ``on_stop`` before end-of-stream is sent for a
+    stop signal.
     """
 
     pipeline: Gst.Pipeline
     location: str
     on_message: Callable[[Gst.Message], None] | None = None
-    salvage: Callable[[], None] | None = None
+    salvage: Callable[[], bool] | None = None
+    recover: Callable[[Gst.Message], bool] | None = None
+    on_poll: Callable[[], None] | None = None
+    on_stop: Callable[[], None] | None = None
     error: str | None = None
     finished: bool = False
+    finalised: bool = False  # it reached end-of-stream: its muxers wrote their files whole
     ended_at: float | None = None  # perf_counter time it finished
     _deadline: float | None = field(default=None, repr=False)
+    _generic: bool = field(default=False, repr=False)  # the error is "streaming stopped"
+    _waiting: bool = field(default=True, repr=False)  # for end-of-stream until the deadline
 
     def _finish(self) -> None:
         self.finished = True
@@ -81,6 +91,8 @@ class Playback:
     def _stop(self, grace: float) -> None:
         """Send end-of-stream and give the pipeline ``grace`` seconds to finalise."""
         if not self.finished and self._deadline is None:
+            if self.on_stop is not None:
+                self.on_stop()
             self.pipeline.send_event(Gst.Event.new_eos())
             self._deadline = time.perf_counter() + grace
 
@@ -88,23 +100,32 @@ class Playback:
         if self.on_message is not None:
             self.on_message(message)
         if message.type == Gst.MessageType.EOS:
+            self.finalised = True
             self._finish()
         elif message.type == Gst.MessageType.ERROR:
             if self.error is not None:
                 # Already salvaging: upstream elements report the same failure again
-                # ("Internal data stream error"); the grace deadline bounds the wait.
+                # ("Internal data stream error"); the grace deadline bounds the wait. A
+                # resource error after a generic first one explains it.
+                if self._generic and message.parse_error()[0].domain == "gst-resource-error-quark":
+                    self.error, self._generic = describe_error(message, self.location), False
                 log.debug("%s", message.parse_error()[0].message)
                 return
-            self.error = describe_error(message, self.location)
-            if self.salvage is None:
-                self._finish()
+            if self._deadline is None and self.recover is not None and self.recover(message):
                 return
+            self.error = describe_error(message, self.location)
+            self._generic = _is_generic(message)
             self._deadline = time.perf_counter() + SALVAGE_GRACE_S
-            self.salvage()
+            if self.salvage is None or not self.salvage():
+                # Nothing to finalise: only wait a moment for the error that explains it.
+                self._deadline, self._waiting = time.perf_counter() + 4 * POLL_S, False
+
         elif message.type == Gst.MessageType.WARNING:
             log.warning("%s", message.parse_warning()[0].message)
 
     def _poll(self) -> None:
+        if self.on_poll is not None and not self.finished:
+            self.on_poll()
         bus = self.pipeline.get_bus()
         while not self.finished and (message := bus.pop_filtered(WANTED)) is not None:
             self._handle(message)
@@ -113,7 +134,8 @@ class Playback:
             and self._deadline is not None
             and time.perf_counter() > self._deadline
         ):
-            log.warning("%s: the pipeline did not finish in time; stopping it", self.location)
+            if self._waiting:
+                log.warning("%s: the pipeline did not finish in time; stopping it", self.location)
             self._finish()
 
 
@@ -159,7 +181,7 @@ def play_all(
             while not all(p.finished for p in playbacks):
                 if stops.received:
                     if first is not None and len(stops.received) > 1:
-                        log.warning("stopped at once: outputs may not be finalised")
+                        log.warning("second stop signal: stopping at once, not finalising")
                         break
                     if first is None:
                         first = stops.received[0]
@@ -189,6 +211,12 @@ def play(pipeline: Gst.Pipeline, location: str) -> int | None:
     if playback.error is not None:
         raise GstreamedError(playback.error)
     return interrupted
+
+
+def _is_generic(message: Gst.Message) -> bool:
+    """An element's "Internal data stream error": the cause is usually posted after it."""
+    error, _debug = message.parse_error()
+    return error.matches(Gst.StreamError.quark(), Gst.StreamError.FAILED)
 
 
 def describe_error(message: Gst.Message, location: str) -> str:

@@ -162,6 +162,7 @@ def _stage(index: int, item: Input, force: bool) -> _Staged:
             media=temporary(outputs.media),
             mot=temporary(outputs.mot),
             json=json_part.path if json_part is not None else None,
+            staged=True,  # the worker writes these temporary files in place
         )
     except GstreamedError:
         for file in [*pending.values(), json_part]:

@@ -9,6 +9,9 @@ overlap (onnxruntime, OpenCV and the encoders release the GIL).
 from __future__ import annotations
 
 import logging
+import os
+import socket
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -17,11 +20,13 @@ from pathlib import Path
 from gi.repository import GLib, Gst
 
 from gstreamed.detect.detector import Detector
+from gstreamed.errors import GstreamedError
 from gstreamed.gst import init, meta
 from gstreamed.gst.build import link, make
 from gstreamed.gst.bus import Playback, play_all
 from gstreamed.gst.sources import PIXBUF_IMAGES, Source
-from gstreamed.outputs import Outputs
+from gstreamed.outfile import PendingFile
+from gstreamed.outputs import IMAGE_ENCODERS, VIDEO_MUXERS, Outputs
 from gstreamed.progress import Progress
 from gstreamed.results import ResultWriter
 from gstreamed.timing import Timings
@@ -29,6 +34,8 @@ from gstreamed.track import Tracker
 
 log = logging.getLogger(__name__)
 
+RETRY_DELAYS_S = (1.0, 2.0, 4.0, 8.0, 10.0)  # back-off between attempts; then every 10 s
+STALL_S = 5.0  # a live source that delivers no frame for this long counts as lost
 FRAMES_QUEUED = 2  # frames the `InputPipeline.frames` appsink holds for a slow consumer
 
 
@@ -69,6 +76,8 @@ class InputPipeline:
         frame_limit: int | None = None,
         progress: Progress | None = None,
         frames_sink: bool = False,
+        media_file: Path | None = None,
+        reconnect_timeout: float = 0.0,
     ) -> None:
         """Detect with ``detector`` (private) or the shared model instance named
         ``model_instance`` (see `gstreamed.detect.batching`), every ``inference_interval``-th
@@ -78,7 +87,12 @@ class InputPipeline:
         (their owner closes them). ``frame_limit`` ends the input after that many decoded
         frames (as if it were that long). ``frames_sink`` adds `frames`, an appsink that
         receives every processed frame (raw RGB with its ROI metas) and holds at most
-        `FRAMES_QUEUED` of them: a consumer slower than the pipeline slows it down."""
+        `FRAMES_QUEUED` of them: a consumer slower than the pipeline slows it down.
+        ``media_file`` is the file the annotated media is
+        written to (a `gstreamed.outfile.PendingFile`'s temporary name; default
+        ``outputs.media``). An RTSP source that is lost after its first frame is retried
+        with back-off for up to ``reconnect_timeout`` seconds (0: never), into the same
+        outputs; see `_lose`."""
         init()
         self.source, self.outputs, self.timings = source, outputs, timings
         self.detector, self.model_instance = detector, model_instance
@@ -88,6 +102,22 @@ class InputPipeline:
         self.writers = list(writers)
         self.frame_limit = frame_limit
         self.progress = progress or Progress()
+        self.media_file = media_file or outputs.media
+        self.write_error: str | None = None  # an output that could not be written
+        self.reconnect_timeout = reconnect_timeout
+        self.reconnects = 0  # how often a lost source came back
+        self._lost_at: float | None = None  # monotonic time the source was lost
+        self._attempt = 0
+        self._retry_at: float | None = None
+        self._watch_from: float | None = None  # last frame, or start of a reconnect attempt
+        self._reset_tracker = False
+        self._stopping = False  # stopped by a signal, salvaging, or gave up: no more attempts
+        self._source_ended = False  # a reconnectable source sent end-of-stream
+        self._pts_origin: float | None = None  # running time - stream time at the first frame
+        self._extra_sinks: list[Gst.Element] = []
+        self.segments: list[Path] = []  # committed video segments, oldest first
+        self._open_segments: dict[str, PendingFile] = {}  # by temporary name
+        self._segment_lock = threading.Lock()
         self.pipeline = Gst.Pipeline.new("gstreamed")
         self.frames: Gst.Element | None = None
         if frames_sink:
@@ -107,6 +137,8 @@ class InputPipeline:
         self._frame = 0
         self._decoded = 0
         self._last_pts: float | None = None
+        self._duration: float | None = None  # the input's, when its source knows it
+        self._reached: float | None = None  # the latest stream time of any of its streams
         self._build()
 
     # --- building -------------------------------------------------------------------------
@@ -116,11 +148,15 @@ class InputPipeline:
             self.pipeline.add(element)
 
     def _build(self) -> None:
-        decoder = self._source_elements()
+        decoder = self._source = self._source_elements()
         # Processing chain; the first queue decouples decoding from conversion + inference.
+        # A live source does not wait for a slow model: its queue drops the oldest frames,
+        # else they pile up upstream (the RTP jitter buffer) and memory and latency grow.
         self.entry = make(
             "queue", "decode_queue", max_size_buffers=4, max_size_time=0, max_size_bytes=0
         )
+        if self._live():
+            Gst.util_set_object_arg(self.entry, "leaky", "downstream")
         convert = make("videoconvert", "to_rgb")
         rgb = make("capsfilter", caps=Gst.Caps.from_string("video/x-raw,format=RGB"))
         infer_queue = make(
@@ -133,19 +169,28 @@ class InputPipeline:
             detect.detector = self.detector
         detect.timings = self.timings
         self.entry.get_static_pad("sink").add_probe(Gst.PadProbeType.BUFFER, self._on_decoded)
-        chain = [self.entry, convert, rgb, infer_queue, detect]
+        self.entry.get_static_pad("sink").add_probe(
+            Gst.PadProbeType.EVENT_DOWNSTREAM, self._on_source_event
+        )
+        # Upright pictures: the image-orientation tag (a video's rotation matrix, a JPEG's
+        # EXIF orientation) turns the frames, so boxes and outputs are upright.
+        upright = make("videoflip", "upright")
+        Gst.util_set_object_arg(upright, "video-direction", "auto")
+        chain = [self.entry, upright, convert, rgb, infer_queue, detect]
         if self.make_tracker is not None:
             track = make("gstreamed_track", "track")
             track.make_tracker = self.make_tracker
             track.set_property("untracked-min-score", self.untracked_min_score)
             track.timings = self.timings
+            track.get_static_pad("sink").add_probe(
+                Gst.PadProbeType.BUFFER, self._on_track_input, track
+            )
             chain.append(track)
         self._add(*chain)
         link(*chain)
         chain[-1].get_static_pad("src").add_probe(Gst.PadProbeType.BUFFER, self._on_result)
         self._output_branches(chain[-1])
-        decoder.connect("pad-added", self._on_pad_added)
-        decoder.connect("no-more-pads", self._on_no_more_pads)
+        self._connect_source(decoder)
 
     def _output_branches(self, tail: Gst.Element) -> None:
         """After detection (and tracking): the `frames` appsink, the overlay feeding the
@@ -177,6 +222,17 @@ class InputPipeline:
             self._display_branch(tee)
         self._media_branch(tail)
 
+    def _connect_source(self, decoder: Gst.Element) -> None:
+        decoder.connect("pad-added", self._on_pad_added)
+        decoder.connect("no-more-pads", self._on_no_more_pads)
+
+    def _live(self) -> bool:
+        """A camera or an RTSP stream: frames come at their own pace, whether used or not."""
+        return self.source.kind == "camera" or (
+            self.source.kind == "uri"
+            and Gst.Uri.get_protocol(self.source.location) in ("rtsp", "rtsps", "rtspt")
+        )
+
     def _source_elements(self) -> Gst.Element:
         """Add the source and its decoder; returns the element whose pads appear later."""
         if self.source.kind == "uri":
@@ -190,8 +246,10 @@ class InputPipeline:
         decoder = make("decodebin", "decoder")
         if self.source.is_image and Gst.ElementFactory.find("gdkpixbufdec") is not None:
             decoder.connect("autoplug-continue", self._on_autoplug_continue)
-        self._add(src, decoder)
-        link(src, decoder)
+        # decodebin plugs no parser before jpegdec: jpegparse reads the EXIF orientation.
+        parse = [make("jpegparse")] if self.source.is_image and _is_jpeg(self.source) else []
+        self._add(src, *parse, decoder)
+        link(src, *parse, decoder)
         return decoder
 
     def _media_branch(self, tail: Gst.Element) -> None:
@@ -199,9 +257,10 @@ class InputPipeline:
         if self.outputs.media is None:
             elements = [make("queue", "out_queue"), make("fakesink", "sink", sync=False)]
         elif self.source.is_image:
+            encoder = IMAGE_ENCODERS.get(self.outputs.media.suffix.lower(), "jpegenc")
             elements = [
                 make("videoconvert", "out_convert"),
-                make("jpegenc", quality=92),
+                make("jpegenc", quality=92) if encoder == "jpegenc" else make(encoder),
                 self._file_sink(),
             ]
         else:
@@ -209,6 +268,7 @@ class InputPipeline:
             convert.get_static_pad("sink").add_probe(
                 Gst.PadProbeType.EVENT_DOWNSTREAM, self._on_encoder_caps, chroma
             )
+            muxer = VIDEO_MUXERS.get(self.outputs.media.suffix.lower(), "matroskamux")
             elements = [
                 make(
                     "queue", "encode_queue", max_size_buffers=8, max_size_time=0, max_size_bytes=0
@@ -217,20 +277,89 @@ class InputPipeline:
                 chroma,
                 self._encoder(),
                 make("h264parse"),
-                make("matroskamux", "mux"),
+            ]
+            if self.outputs.segment_time is not None:
+                segmenter = self._segmenter(muxer)
+                self._add(*elements, segmenter)
+                link(tail, *elements)
+                elements[-1].get_static_pad("src").link(segmenter.request_pad_simple("video"))
+                return
+            elements += [
+                make(muxer, "mux"),
                 self._file_sink(),
             ]
             self._mux = elements[-2]
         self._add(*elements)
         link(tail, *elements)
 
+    def _segmenter(self, muxer: str) -> Gst.Element:
+        """splitmuxsink: a new file about every ``segment_time`` seconds, cut on a keyframe
+        (requested from the encoder), each written under a temporary name and committed
+        when closed (`_on_message`)."""
+        assert self.outputs.segment_time is not None
+        segmenter = make(
+            "splitmuxsink",
+            "sink",
+            max_size_time=int(self.outputs.segment_time * Gst.SECOND),
+            send_keyframe_requests=True,
+            muxer_factory=muxer,
+        )
+        segmenter.connect("format-location", self._on_format_location)
+        self._mux = segmenter  # the audio track joins it
+        return segmenter
+
+    def _on_format_location(self, sink: Gst.Element, fragment: int) -> str:
+        """The temporary name of the segment splitmuxsink opens next (streaming thread)."""
+        try:
+            pending = PendingFile(
+                self.outputs.segment(fragment + 1), overwrite=self.outputs.overwrite
+            )
+        except GstreamedError as exc:
+            self._fail(sink, str(exc))
+            return os.devnull
+        with self._segment_lock:
+            self._open_segments[str(pending.path)] = pending
+        return str(pending.path)
+
+    def _segment_closed(self, location: str) -> None:
+        """Commit a closed segment; past ``max_segments``, delete the oldest."""
+        with self._segment_lock:
+            pending = self._open_segments.pop(location, None)
+        if pending is None:
+            return
+        try:
+            self.segments.append(pending.commit())
+        except GstreamedError as exc:
+            self._fail(self.entry, str(exc))
+            return
+        keep = self.outputs.max_segments
+        while keep is not None and len(self.segments) > keep:
+            self.segments.pop(0).unlink(missing_ok=True)
+
+    def finish_segments(self, finalised: bool) -> str | None:
+        """After the run: commit the last segment when it was finalised, else leave it under
+        its temporary name; returns a note saying where it is."""
+        with self._segment_lock:
+            left = list(self._open_segments.values())
+            self._open_segments.clear()
+        notes = []
+        for pending in left:
+            if finalised and pending.path.stat().st_size > 0:
+                self._open_segments[str(pending.path)] = pending
+                self._segment_closed(str(pending.path))
+            elif pending.path.stat().st_size == 0:
+                pending.discard()
+            else:
+                notes.append(
+                    f"{pending.final} not finalised; what was written is in {pending.path}"
+                )
+        return "; ".join(notes) or None
+
     def _file_sink(self) -> Gst.Element:
         """The sink of the annotated file. Beside the `frames` appsink it must not wait for
         its first buffer before the pipeline plays: the encoder holds back several frames,
         while the appsink holds the first one until the pipeline plays."""
-        return make(
-            "filesink", "sink", location=str(self.outputs.media), async_=self.frames is None
-        )
+        return make("filesink", "sink", location=str(self.media_file), async_=self.frames is None)
 
     @staticmethod
     def _on_encoder_caps(
@@ -276,11 +405,6 @@ class InputPipeline:
         self._add(*elements)
         link(tee, *elements)
 
-    def _discard_outputs(self) -> None:
-        for path in self.outputs.files:
-            if path.is_file():  # never a device such as /dev/null
-                path.unlink()
-
     # --- streaming-thread callbacks ------------------------------------------------------
 
     @staticmethod
@@ -297,11 +421,11 @@ class InputPipeline:
             pixbuf.link(self.entry)
             pixbuf.sync_state_with_parent()
             self._video_linked = pad.link(pixbuf.get_static_pad("sink")) == Gst.PadLinkReturn.OK
-            self._branches.append(pixbuf.get_static_pad("sink"))
+            self._add_branch(pixbuf.get_static_pad("sink"))
             return
         if kind.startswith("video/") and not self._video_linked:
             self._video_linked = pad.link(self.entry.get_static_pad("sink")) == Gst.PadLinkReturn.OK
-            self._branches.append(self.entry.get_static_pad("sink"))
+            self._add_branch(self.entry.get_static_pad("sink"))
             return
         if (
             kind.startswith("audio/")
@@ -313,10 +437,11 @@ class InputPipeline:
             return
         # Subtitles, a second video or audio stream: consume and drop them.
         sink = make("fakesink", sync=False, async_=False)
+        self._extra_sinks.append(sink)
         self.pipeline.add(sink)
         sink.sync_state_with_parent()
         pad.link(sink.get_static_pad("sink"))
-        self._branches.append(sink.get_static_pad("sink"))
+        self._add_branch(sink.get_static_pad("sink"))
 
     def _link_audio(self, pad: Gst.Pad) -> bool:
         """Re-encode the first audio track as Opus into the output file."""
@@ -339,8 +464,19 @@ class InputPipeline:
             return False
         for element in chain:
             element.sync_state_with_parent()
-        self._branches.append(chain[0].get_static_pad("sink"))
+        self._add_branch(chain[0].get_static_pad("sink"))
         return pad.link(chain[0].get_static_pad("sink")) == Gst.PadLinkReturn.OK
+
+    def _add_branch(self, pad: Gst.Pad) -> None:
+        """Note a pad the decoder feeds: for `_salvage`, and how far its stream got."""
+        self._branches.append(pad)
+        pad.add_probe(Gst.PadProbeType.BUFFER, self._on_branch_buffer)
+
+    def _on_branch_buffer(self, pad: Gst.Pad, info: Gst.PadProbeInfo) -> Gst.PadProbeReturn:
+        seconds = stream_seconds(pad, info.get_buffer().pts)
+        if seconds is not None and (self._reached is None or seconds > self._reached):
+            self._reached = seconds
+        return Gst.PadProbeReturn.OK
 
     def _on_no_more_pads(self, decoder: Gst.Element) -> None:
         if not self._video_linked:
@@ -356,24 +492,69 @@ class InputPipeline:
             )
 
     def _on_decoded(self, pad: Gst.Pad, _info: Gst.PadProbeInfo) -> Gst.PadProbeReturn:
-        """Note the video caps; past ``frame_limit`` frames, end the stream."""
+        """Note the video caps and a source that came back; past ``frame_limit`` frames, end
+        the stream."""
         self._decoded += 1
+        self._watch_from = time.monotonic()
+        if self._lost_at is not None:
+            log.warning(
+                "%s: reconnected after %.1f s", self.source.label, self._watch_from - self._lost_at
+            )
+            self._lost_at, self._retry_at = None, None
+            self._reset_tracker = True  # tracks do not go on across a gap
+            self.reconnects += 1
+            self.progress.status = ""
         if self._decoded == 1:
             self.video_caps = pad.get_current_caps()
         if self.frame_limit is None or self._decoded <= self.frame_limit:
             return Gst.PadProbeReturn.OK
         if self._decoded == self.frame_limit + 1:
+            self._stopping = True
             pad.send_event(Gst.Event.new_eos())
         return Gst.PadProbeReturn.DROP
 
+    def _on_source_event(self, _pad: Gst.Pad, info: Gst.PadProbeInfo) -> Gst.PadProbeReturn:
+        """An RTSP source's own end-of-stream is a lost source (see `_watch`), not the end."""
+        if info.get_event().type == Gst.EventType.EOS and self._reconnectable():
+            self._source_ended = True
+            return Gst.PadProbeReturn.DROP
+        return Gst.PadProbeReturn.OK
+
+    def _on_track_input(
+        self, _pad: Gst.Pad, _info: Gst.PadProbeInfo, track: Gst.Element
+    ) -> Gst.PadProbeReturn:
+        """After a reconnect, start the tracker afresh (in the tracker's own thread)."""
+        if self._reset_tracker:
+            self._reset_tracker = False
+            rate = None
+            if self.video_caps is not None:
+                ok, num, den = self.video_caps.get_structure(0).get_fraction("framerate")
+                rate = num / den if ok and num > 0 else None
+            old, track.tracker = track.tracker, track.make_tracker(rate)
+            # Ids go on across the gap: an id never names two objects in one run.
+            if hasattr(old, "_next_id") and hasattr(track.tracker, "_next_id"):
+                track.tracker._next_id = old._next_id
+        return Gst.PadProbeReturn.OK
+
     def _on_result(self, pad: Gst.Pad, info: Gst.PadProbeInfo) -> Gst.PadProbeReturn:
+        if self.write_error is not None:  # stopping: the outputs end where the results did
+            return Gst.PadProbeReturn.DROP
         buffer = info.get_buffer()
         pts = None if self.source.is_image else stream_seconds(pad, buffer.pts)
+        running = running_seconds(pad, buffer.pts)
+        if self._pts_origin is None and pts is not None and running is not None:
+            self._pts_origin = running - pts
+        if self.reconnects and running is not None and self._pts_origin is not None:
+            pts = running - self._pts_origin  # after a gap the new source's time restarts
         self._last_pts = pts
         if self.writers:
             detections = meta.read(buffer)
-            for writer in self.writers:
-                writer.write(self._frame, pts, detections)
+            try:
+                for writer in self.writers:
+                    writer.write(self._frame, pts, detections)
+            except GstreamedError as exc:  # disk full: stop, finalise what was written
+                self._fail(pad.get_parent_element(), str(exc))
+                return Gst.PadProbeReturn.DROP
         self._frame += 1
         self.progress.frame_done()
         return Gst.PadProbeReturn.OK
@@ -400,20 +581,162 @@ class InputPipeline:
 
     def playback(self) -> Playback:
         """This input's pipeline as played by `gstreamed.gst.bus.play_all`."""
-        return Playback(self.pipeline, self.source.label, self._on_message, self._salvage)
+        return Playback(
+            self.pipeline,
+            self.source.label,
+            self._on_message,
+            self._salvage,
+            self._recover,
+            self._watch,
+            self._on_stop,
+        )
 
     def _on_message(self, message: Gst.Message) -> None:
         if self.progress.total is None and message.type == Gst.MessageType.ASYNC_DONE:
             self.progress.total = self._expected_frames()
+            ok, duration = self.pipeline.query_duration(Gst.Format.TIME)
+            self._duration = duration / Gst.SECOND if ok and duration > 0 else None
+        if message.type == Gst.MessageType.ELEMENT:
+            structure = message.get_structure()
+            if structure is not None and structure.get_name() == "splitmuxsink-fragment-closed":
+                self._segment_closed(structure.get_string("location"))
+        if (
+            message.type == Gst.MessageType.ERROR
+            and self.write_error is None
+            and message.src is self.pipeline.get_by_name("sink")
+        ):
+            error, _debug = message.parse_error()
+            reason = (
+                "no space left on the device"
+                if error.matches(Gst.ResourceError.quark(), Gst.ResourceError.NO_SPACE_LEFT)
+                else error.message.strip().rstrip(".").replace(str(self.media_file), "")
+            )
+            self.write_error = f"{self.outputs.media}: cannot write it: {reason}"
 
-    def _salvage(self) -> None:
+    def _fail(self, element: Gst.Element, text: str) -> None:
+        """Report an output that cannot be written: the run stops (see `Playback`)."""
+        self.write_error = self.write_error or text
+        error = GLib.Error.new_literal(Gst.ResourceError.quark(), text, Gst.ResourceError.WRITE)
+        element.post_message(Gst.Message.new_error(element, error, text))
+
+    # --- reconnecting (main thread) -------------------------------------------------------
+
+    def _reconnectable(self) -> bool:
+        """An RTSP source that delivered frames, with reconnecting on."""
+        return (
+            self.reconnect_timeout > 0
+            and not self._stopping
+            and self.source.kind == "uri"
+            and self._live()
+            and self._decoded > 0
+        )
+
+    def _recover(self, message: Gst.Message) -> bool:
+        """An error from the source of a reconnectable input: drop the source and retry.
+        Errors of a source already dropped (no longer in the pipeline) are ignored."""
+        if not self._reconnectable():
+            return False
+        element: Gst.Object | None = message.src
+        while element is not None and element is not self._source:
+            if element.get_parent() is None:
+                return element is not self.pipeline  # a dropped source's: stale
+            element = element.get_parent()
+        if element is None:
+            return False
+        self._lose(message.parse_error()[0].message.strip().rstrip("."))
+        return True
+
+    def _lose(self, reason: str) -> None:
+        """The source is lost: remove it and schedule the next attempt. The outputs stay
+        open; after the gap the same files go on (the gap shows in the timestamps)."""
+        now = time.monotonic()
+        if self._lost_at is None:
+            self._lost_at, self._attempt = now, 0
+            log.warning("%s: source lost (%s); reconnecting", self.source.label, reason)
+        else:
+            log.info("%s: attempt %d failed (%s)", self.source.label, self._attempt, reason)
+        self._attempt += 1
+        self._retry_at = now + RETRY_DELAYS_S[min(self._attempt, len(RETRY_DELAYS_S)) - 1]
+        self.progress.status = f"reconnecting (attempt {self._attempt})"
+        for pad in self._branches[1:]:  # audio: its track ends here
+            pad.send_event(Gst.Event.new_eos())
+        self._branches = self._branches[:1]
+        self._audio_linked = self._audio_linked or self._mux is not None
+        old, self._source = self._source, None
+        for element in [old, *self._extra_sinks]:
+            if element is not None:
+                element.set_state(Gst.State.NULL)
+                self.pipeline.remove(element)
+        self._extra_sinks = []
+        self._video_linked = False
+
+    def _watch(self) -> None:
+        """Start the next attempt when due, give up past the timeout, notice a stall."""
+        now = time.monotonic()
+        if self._retry_at is not None and now >= self._retry_at:
+            assert self._lost_at is not None
+            self._retry_at = None
+            if now - self._lost_at > self.reconnect_timeout:
+                self._stopping = True
+                text = (
+                    f"{self.source.label}: source lost; not back within "
+                    f"{self.reconnect_timeout:g} s (--reconnect-timeout)"
+                )
+                error = GLib.Error.new_literal(
+                    Gst.ResourceError.quark(), text, Gst.ResourceError.READ
+                )
+                self.entry.post_message(Gst.Message.new_error(self.entry, error, text))
+                return
+            decoder = self._source = make("uridecodebin", "source", uri=self.source.location)
+            self._connect_source(decoder)
+            self.pipeline.add(decoder)
+            decoder.set_base_time(self.pipeline.get_base_time())  # live timestamps run on
+            decoder.sync_state_with_parent()
+            self._watch_from = now
+        elif self._lost_at is not None and self._source is not None:
+            # uridecodebin added to a playing pipeline can settle in PAUSED: nudge it on.
+            _, state, pending = self._source.get_state(0)
+            if state == Gst.State.PAUSED and pending == Gst.State.VOID_PENDING:
+                self._source.set_state(Gst.State.PLAYING)
+        if self._source_ended and self._retry_at is None:
+            self._source_ended = False
+            self._lose("end of stream")
+        elif (
+            self._retry_at is None
+            and self._watch_from is not None
+            and now - self._watch_from > STALL_S
+            and self._reconnectable()
+        ):
+            self._lose(f"no frame for {STALL_S:g} s")
+
+    def _on_stop(self) -> None:
+        """A stop signal while reconnecting: no source passes end-of-stream on, so end the
+        stream at the decoder's side."""
+        self._stopping = True
+        if self._lost_at is not None:
+            self._retry_at = None
+            self._salvage()
+
+    def _salvage(self) -> bool:
         """After an error: push end-of-stream into every branch the decoder feeds, so what
-        reached the muxer is finalised. An error during start-up stops the pipeline on its way
-        to PLAYING, its sinks waiting in PAUSED: they are set playing so they write."""
+        reached the muxer is finalised; False when no frame was processed (nothing to
+        finalise). An error during start-up stops the pipeline on its way to PLAYING, its
+        sinks waiting in PAUSED: they are set playing so they write."""
+        self._stopping = True
         for pad in self._branches:
             pad.send_event(Gst.Event.new_eos())
         for sink in self.pipeline.iterate_sinks():
             sink.set_state(Gst.State.PLAYING)
+        return self._frame > 0
+
+    def _ended_early(self) -> bool:
+        """Whether the stream stopped well before the duration its container states (a
+        truncated file, a damaged middle the demuxer could not get past)."""
+        if self._duration is None or self._reached is None:
+            return False
+        if self.frame_limit is not None and self._decoded > self.frame_limit:
+            return False
+        return self._reached < self._duration - max(1.0, 0.05 * self._duration)
 
     def where(self) -> str:
         """``at frame 41 (stream time 1.64 s)``: how far the input got."""
@@ -421,23 +744,28 @@ class InputPipeline:
         return f"at frame {self._frame}{time_text}"
 
     def result(self, playback: Playback, interrupted: bool, seconds: float) -> InputResult:
-        """The input's result once its playback has ended. A run that processed no frame
-        removes the files it created: they hold nothing, and a media file is not playable."""
+        """The input's result once its playback has ended (its ``outputs`` left empty: the
+        owner of the files commits them)."""
         if not playback.finished:
             interrupted = True
-        if self._frame == 0:
-            self._discard_outputs()
-        elif not interrupted and playback.error is None:
+        if self._frame and not interrupted and playback.error is None:
             self.progress.total = self._frame  # the estimate follows the container's
             # duration, which an audio track may make longer: now exact
-        error = playback.error
+        error = self.write_error or playback.error
+        if error is not None and self._frame == 0 and self.source.kind == "uri":
+            error = _unreachable(self.source.location) or error
         if error is None and self._frame == 0 and not interrupted:
             error = f"{self.source.label}: no frames decoded"
+        elif error is None and not interrupted and self._ended_early():
+            error = (
+                f"{self.source.label}: the video ended {self.where()}, short of its stated "
+                f"{self._duration:.2f} s: a truncated or damaged file (the output holds the "
+                "frames before)"
+            )
         elif error is not None and self._frame:
             error = f"{error} ({self.where()}; the output holds the frames before)"
         self.progress.status = "failed" if error else "stopped" if interrupted else "done"
-        written = [p for p in self.outputs.files if p.exists()] if self._frame else []
-        return InputResult(self.source.label, self._frame, seconds, written, error, interrupted)
+        return InputResult(self.source.label, self._frame, seconds, [], error, interrupted)
 
 
 def stream_seconds(pad: Gst.Pad, pts: int) -> float | None:
@@ -459,3 +787,41 @@ def segment_seconds(segment: Gst.Segment | None, pts: int) -> float | None:
         if pts == Gst.CLOCK_TIME_NONE:  # outside the segment
             return None
     return pts / Gst.SECOND
+
+
+def running_seconds(pad: Gst.Pad, pts: int) -> float | None:
+    """A buffer timestamp as the pipeline's running time in seconds (None when unknown)."""
+    event = pad.get_sticky_event(Gst.EventType.SEGMENT, 0)
+    if pts == Gst.CLOCK_TIME_NONE or event is None:
+        return None
+    running = event.parse_segment().to_running_time(Gst.Format.TIME, pts)
+    return None if running == Gst.CLOCK_TIME_NONE else running / Gst.SECOND
+
+
+def _unreachable(uri: str) -> str | None:
+    """``URI: cannot connect to HOST:PORT (Connection refused)`` when a network URI's server
+    does not accept connections (GStreamer's sources only say "Internal data stream error")."""
+    protocol = Gst.Uri.get_protocol(uri)
+    default_port = {"http": 80, "https": 443, "rtsp": 554, "rtsps": 322, "rtspt": 554}
+    if protocol not in default_port:
+        return None
+    parsed = Gst.Uri.from_string(uri)
+    host = parsed.get_host() if parsed else None
+    if not host:
+        return None
+    port = parsed.get_port()
+    port = default_port[protocol] if port == Gst.URI_NO_PORT else port
+    try:
+        socket.create_connection((host, port), timeout=5).close()
+    except OSError as err:
+        return f"{uri}: cannot connect to {host}:{port} ({err.strerror or err})"
+    return None
+
+
+def _is_jpeg(source: Source) -> bool:
+    """Whether an image input is a JPEG (by its first bytes: names can lie)."""
+    try:
+        with open(source.location, "rb") as file:
+            return file.read(3) == b"\xff\xd8\xff"
+    except OSError:
+        return False

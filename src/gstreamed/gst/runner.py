@@ -21,11 +21,12 @@ from pathlib import Path
 from gstreamed.detect.batching import BatchParams, SharedDetector, acquire, release
 from gstreamed.detect.detector import Detector
 from gstreamed.errors import GstreamedError
-from gstreamed.gst.bus import exit_status, play_all
+from gstreamed.gst.bus import Playback, exit_status, play_all
 from gstreamed.gst.run import InputPipeline, InputResult
 from gstreamed.gst.sources import classify
 from gstreamed.inputs import Source, expand
-from gstreamed.outputs import EncoderParams, Outputs, check_outputs, plan_outputs
+from gstreamed.outfile import PendingFile
+from gstreamed.outputs import EncoderParams, Outputs, check_outputs, is_special, plan_outputs
 from gstreamed.progress import Progress, ProgressPrinter
 from gstreamed.results import JsonlWriter, ResultWriter
 from gstreamed.timing import Timings
@@ -79,12 +80,15 @@ def make_inputs(
     audio: bool = True,
     encoder: EncoderParams | None = None,
     force: bool = False,
+    segment_time: float | None = None,
+    max_segments: int | None = None,
 ) -> list[Input]:
     """The inputs ``labels`` name (see `gstreamed.inputs.expand`), each with its outputs
     (`gstreamed.outputs.plan_outputs`), checked before anything runs.
 
     With one input a bad one raises `GstreamedError`; with several it is only marked, so
     the others still run. Output folders of several inputs are made when missing.
+    ``segment_time`` cuts each video output into segments (see `Outputs.segment`).
     """
     labels = expand(list(labels))
     several = len(labels) > 1
@@ -109,7 +113,11 @@ def make_inputs(
         live=live,
         audio=audio,
         encoder=encoder,
+        force=force,
     )
+    for outputs, source in zip(planned, sources, strict=True):
+        if segment_time is not None and not source.is_image and outputs.media is not None:
+            outputs.segment_time, outputs.max_segments = segment_time, max_segments
     check_outputs(planned, sources, force)
     by_source = dict(zip(sources, planned, strict=True))
     for item in inputs:
@@ -142,10 +150,12 @@ class Runner:
         frame_limit: int | None = None,
         on_tick: Callable[[list[Progress]], bool | None] | None = None,
         json_sources: bool | None = None,
+        reconnect_timeout: float = 0.0,
     ) -> None:
         """``on_tick(progress)`` sees each input's `Progress` about every 50 ms; returning
         True stops the run as SIGINT would. ``json_sources``: whether JSON objects carry
-        their ``source`` (default: with several inputs)."""
+        their ``source`` (default: with several inputs). ``reconnect_timeout``: how long a
+        lost live source is retried (see `InputPipeline`); 0 never."""
         self.inputs = list(inputs)
         self.detector = detector
         self.batching = batching or BatchParams()
@@ -154,6 +164,7 @@ class Runner:
         self.frame_limit = frame_limit
         self.on_tick = on_tick
         self.json_sources = len(self.inputs) > 1 if json_sources is None else json_sources
+        self.reconnect_timeout = reconnect_timeout
         self.timings = Timings()
 
     def run(self) -> RunSummary:
@@ -173,6 +184,7 @@ class Runner:
                 playback = playbacks[index]
                 seconds = (playback.ended_at or time.perf_counter()) - started
                 results[index] = pipeline.result(playback, stop is not None, seconds)
+            self.finish(pipelines, playbacks, results)
             printer.finish()
         for result in results:
             if result is not None:
@@ -200,8 +212,9 @@ class Runner:
     ) -> Iterator[tuple[SharedDetector, dict[int, InputPipeline], list[InputResult | None]]]:
         """The shared model, a pipeline per usable input (by input index; see
         `InputPipeline` for ``frames_sink``) and the results list, holding the errors of
-        the inputs that got no pipeline; on exit the result files are closed and the model
-        released. The caller plays the pipelines and fills in their results."""
+        the inputs that got no pipeline. The caller plays the pipelines, fills in their
+        results and calls `finish`; on exit the result files are closed, temporary files
+        not committed removed and the model released."""
         instance = f"gstreamed-run-{next(_RUN_IDS)}"
         self.detector.timings = self.timings
         shared = acquire(
@@ -210,34 +223,97 @@ class Runner:
                 self.detector, self.batching.batch_size, self.batching.batch_timeout
             ),
         )
-        writers, shared_json = self._open_writers()
+        self._files = OutputFiles()
+        self._writers: list[ResultWriter] = []
         params = self.detector.params
         try:
-            yield (shared, *self._build(instance, writers, self._lower_threshold(), frames_sink))
+            writers = self._open_writers(self._files)
+            lowered = self._lower_threshold()
+            yield (shared, *self._build(instance, writers, lowered, frames_sink, self._files))
         finally:
             self.detector.params = params
-            for writer in [*itertools.chain.from_iterable(writers), *shared_json]:
-                writer.close()
+            self._close_writers()
+            self._files.discard()
             release(instance)
 
-    def _open_writers(self) -> tuple[list[list[ResultWriter]], list[JsonlWriter]]:
-        """Each input's result writers; one JSON Lines file may serve several inputs."""
-        shared_json: dict[str, JsonlWriter] = {}
+    def finish(
+        self,
+        pipelines: dict[int, InputPipeline],
+        playbacks: dict[int, Playback],
+        results: list[InputResult | None],
+    ) -> None:
+        """After playing: close the result files and commit every finalised output."""
+        self._close_writers()
+        self._finalise(self._files, pipelines, playbacks, results)
+
+    def _close_writers(self) -> None:
+        for writer in self._writers:
+            writer.close()
+
+    def _finalise(
+        self,
+        files: OutputFiles,
+        pipelines: dict[int, InputPipeline],
+        playbacks: dict[int, Playback],
+        results: list[InputResult | None],
+    ) -> None:
+        """Commit each output that holds frames; a media file its muxer did not finalise
+        stays under its temporary name, and the input's error says where."""
+        json_users: dict[Path, list[InputResult]] = {}
+        for item, result in zip(self.inputs, results, strict=True):
+            if result is not None and item.outputs is not None and item.outputs.json:
+                json_users.setdefault(item.outputs.json, []).append(result)
+        for json, users in json_users.items():
+            if any(r.frames for r in users):
+                try:
+                    files.commit(json)
+                except GstreamedError as exc:
+                    for result in users:
+                        result.error = result.error or str(exc)
+        for index, pipeline in pipelines.items():
+            result, outputs = results[index], pipeline.outputs
+            assert result is not None
+            media = outputs.media if result.frames else None
+            if outputs.segment_time is not None:  # the pipeline commits its segments
+                media = None
+                note = pipeline.finish_segments(playbacks[index].finalised)
+                if note:
+                    result.error = f"{result.error}; {note}" if result.error else note
+            if media is not None and not playbacks[index].finalised:
+                left = files.abandon(media)
+                note = f"{media} not finalised; what was written is in {left}"
+                result.error = f"{result.error}; {note}" if result.error else note
+                media = None
+            for path in (media, outputs.mot if result.frames else None):
+                if path is None:
+                    continue
+                try:
+                    files.commit(path)
+                except GstreamedError as exc:
+                    result.error = result.error or str(exc)
+            result.outputs = [*pipeline.segments, *(p for p in outputs.files if files.committed(p))]
+
+    def _open_writers(self, files: OutputFiles) -> list[list[ResultWriter]]:
+        """Each input's result writers (one JSON Lines file may serve several inputs); all
+        of them, to close, in ``_writers``."""
+        shared_json: dict[Path, JsonlWriter] = {}
         writers: list[list[ResultWriter]] = []
         for item in self.inputs:
             own: list[ResultWriter] = []
             outputs = item.outputs
             if item.error is None and outputs is not None:
                 if outputs.json is not None:
-                    key = str(outputs.json)
-                    if key not in shared_json:
-                        shared_json[key] = JsonlWriter(outputs.json)
-                    json = shared_json[key]
+                    if outputs.json not in shared_json:
+                        shared_json[outputs.json] = JsonlWriter(
+                            outputs.json, files.open(outputs.json, outputs)
+                        )
+                    json = shared_json[outputs.json]
                     own.append(json.for_source(item.label) if self.json_sources else json)
                 if outputs.mot is not None and item.source is not None and not item.source.is_image:
-                    own.append(MotWriter(outputs.mot))
+                    own.append(MotWriter(outputs.mot, files.open(outputs.mot, outputs)))
             writers.append(own)
-        return writers, list(shared_json.values())
+        self._writers = [*itertools.chain.from_iterable(writers), *shared_json.values()]
+        return writers
 
     def _lower_threshold(self) -> float:
         """When every input is a tracked video and the tracker uses detections scoring
@@ -260,6 +336,7 @@ class Runner:
         writers: list[list[ResultWriter]],
         untracked_min_score: float,
         frames_sink: bool,
+        files: OutputFiles,
     ) -> tuple[dict[int, InputPipeline], list[InputResult | None]]:
         """A pipeline per usable input; the others' results are their errors."""
         pipelines: dict[int, InputPipeline] = {}
@@ -281,7 +358,49 @@ class Runner:
                     writers=writers[index],
                     frame_limit=self.frame_limit,
                     frames_sink=frames_sink,
+                    reconnect_timeout=self.reconnect_timeout,
+                    media_file=None
+                    if item.outputs.media is None or item.outputs.segment_time is not None
+                    else files.open(item.outputs.media, item.outputs),
                 )
             except GstreamedError as exc:
                 results[index] = InputResult(item.label, 0, 0.0, error=str(exc))
         return pipelines, results
+
+
+class OutputFiles:
+    """A run's output files, each written under a temporary name (`PendingFile`) and moved
+    to its name only when committed; devices, FIFOs and ``-`` are written in place."""
+
+    def __init__(self) -> None:
+        self._pending: dict[Path, PendingFile] = {}
+        self._committed: set[Path] = set()
+
+    def open(self, final: Path, outputs: Outputs) -> Path:
+        """The path to write ``final``, one of ``outputs``, to (made once per file)."""
+        if is_special(final) or outputs.staged:
+            return final
+        if final not in self._pending:
+            self._pending[final] = PendingFile(final, overwrite=outputs.overwrite)
+        return self._pending[final].path
+
+    def commit(self, final: Path) -> None:
+        """Move ``final``'s file into place (`GstreamedError` when it cannot be)."""
+        pending = self._pending.get(final)
+        if pending is not None:
+            pending.commit()
+        self._committed.add(final)
+
+    def committed(self, final: Path) -> bool:
+        """Whether ``final`` was committed (and so holds a complete file)."""
+        return final in self._committed
+
+    def abandon(self, final: Path) -> Path:
+        """Leave ``final``'s file unfinalised under its temporary name; returns that name."""
+        pending = self._pending.pop(final, None)
+        return final if pending is None else pending.path
+
+    def discard(self) -> None:
+        """Remove every temporary file not committed or abandoned."""
+        for pending in self._pending.values():
+            pending.discard()

@@ -23,6 +23,10 @@ def classify(target: str, given: str = "") -> Source:
     if "://" in target:
         if not Gst.Uri.is_valid(target):
             raise GstreamedError(f"not a valid URI: {target}")
+        if Gst.Uri.get_protocol(target) == "appsrc":
+            raise GstreamedError(
+                f"{target}: appsrc:// is fed from inside an application; give a file, URI or camera"
+            )
         if target.startswith("file://"):
             return classify(Gst.Uri.get_location(target) or "", given)
         if not Gst.Uri.protocol_is_supported(Gst.URIType.SRC, Gst.Uri.get_protocol(target)):
@@ -40,7 +44,7 @@ def classify(target: str, given: str = "") -> Source:
         raise GstreamedError(f"input not found: {target}")
     if path.is_dir():
         raise GstreamedError(f"input is a directory, not a file: {target}")
-    if path.stat().st_size == 0:
+    if path.is_file() and path.stat().st_size == 0:  # a FIFO or /dev/stdin streams
         raise GstreamedError(f"input is empty (0 bytes): {target}")
     if not os.access(path, os.R_OK):
         raise GstreamedError(f"input is not readable: {target}")

@@ -75,6 +75,7 @@ def frames(runner: Runner) -> Iterator[Frame]:
                 results[index] = pipeline.result(
                     playbacks[index], not completed, time.perf_counter() - started
                 )
+            runner.finish(pipelines, playbacks, results)
             printer.finish()
     errors = [r.error for r in results if r is not None and r.error is not None]
     if errors:

@@ -13,12 +13,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import IO
 
 import numpy as np
 
 from gstreamed.detect.detections import NO_TRACK, Detections
 from gstreamed.errors import GstreamedError
+from gstreamed.results import LineFile
 
 MAX_FRAME = 10_000_000  # over 3 days at 30 frames/s; a larger number is a broken file
 ROW_FORMAT = "%d,%d,%.2f,%.2f,%.2f,%.2f,%.4f,-1,-1,-1\n"
@@ -189,18 +189,19 @@ class MotWriter:
     """Writes tracking results in MOTChallenge format, one frame at a time.
 
     ``MotWriter(path).write(frame_index, pts, detections)`` with a 0-based frame index; rows
-    without a track id are skipped. Usable as a context manager; ``close()`` flushes.
+    without a track id are skipped; each frame's rows reach the file whole (`LineFile`,
+    also for ``write_to``). Usable as a context manager.
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, write_to: str | Path | None = None) -> None:
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._file: IO[str] | None = self.path.open("w", encoding="utf-8")
         except OSError as err:
             raise GstreamedError(
                 f"cannot write tracking results to {self.path}: {err.strerror or err}"
             ) from None
+        self._file: LineFile | None = LineFile(self.path, write_to)
 
     def write(self, frame_index: int, pts: float | None, detections: Detections) -> None:
         """Append the tracked rows of the frame with 0-based index ``frame_index``."""
@@ -208,7 +209,7 @@ class MotWriter:
             raise ValueError(f"MotWriter for {self.path} is closed")
         if frame_index < 0:
             raise ValueError(f"frame index must be >= 0, got {frame_index}")
-        self._file.write(_rows(frame_index, detections))
+        self._file.append(_rows(frame_index, detections))
 
     def close(self) -> None:
         """Flush and close the file (idempotent)."""
