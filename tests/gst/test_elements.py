@@ -212,12 +212,14 @@ def test_meta_read_any_ids(gst) -> None:
             ["a"],
             [[1, 2, 31, 40]] * 2,
         ),
+        64,
+        48,
     )
     back = meta.read(tracked)
     assert back.xyxy.tolist() == [[1.5, 2, 30, 40], [5, 6, 7, 8]]
     # a tracker's box past the frame's top-left corner: the integer box is clipped
     past = gst.Buffer.new_allocate(None, 16, None)
-    meta.attach(past, Detections([[-5.5, -2, 30, 40]], [0.9], [0], [1], ["a"]))
+    meta.attach(past, Detections([[-5.5, -2, 30, 40]], [0.9], [0], [1], ["a"]), 64, 48)
     roi = GstVideo.buffer_get_video_region_of_interest_meta_id(past, 0)
     assert (roi.x, roi.y, roi.w, roi.h) == (0, 0, 30, 40)
     assert meta.read(past).xyxy.tolist() == [[-5.5, -2, 30, 40]]

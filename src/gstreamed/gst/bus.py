@@ -69,6 +69,12 @@ class Playback:
     _deadline: float | None = field(default=None, repr=False)
     _generic: bool = field(default=False, repr=False)  # the error is "streaming stopped"
     _waiting: bool = field(default=True, repr=False)  # for end-of-stream until the deadline
+    _ended_sinks: set[str] = field(default_factory=set, repr=False)
+
+    def __post_init__(self) -> None:
+        # The sinks' own end-of-stream messages, forwarded: a pipeline an error stopped on
+        # its way to PLAYING never posts its own, though its sinks finalise (see `_handle`).
+        self.pipeline.set_property("message-forward", True)
 
     def _finish(self) -> None:
         self.finished = True
@@ -122,6 +128,22 @@ class Playback:
 
         elif message.type == Gst.MessageType.WARNING:
             log.warning("%s", message.parse_warning()[0].message)
+        elif message.type == Gst.MessageType.ELEMENT and self.error is not None:
+            self._on_forwarded(message)
+
+    def _on_forwarded(self, message: Gst.Message) -> None:
+        """While salvaging: once every sink has had end-of-stream, the outputs are whole."""
+        structure = message.get_structure()
+        if structure is None or structure.get_name() != "GstBinForwarded":
+            return
+        inner = structure.get_value("message")
+        if inner is None or inner.type != Gst.MessageType.EOS or inner.src is None:
+            return
+        self._ended_sinks.add(inner.src.get_name())
+        sinks = {sink.get_name() for sink in self.pipeline.iterate_sinks()}
+        if sinks <= self._ended_sinks:
+            self.finalised = True
+            self._finish()
 
     def _poll(self) -> None:
         if self.on_poll is not None and not self.finished:
