@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -72,12 +73,18 @@ LOADER_CRASH = "Caught a segmentation fault while loading plugin file"
 
 
 def gst_tool(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """Run gst-inspect-1.0 / gst-launch-1.0. gst-python 1.22's plugin loader crashes now and
-    then inside its own plugin_init (PyList_Insert, with this project's code and with the
-    seed's alike; GStreamer then reports the segfault above): such a run is repeated, at most
-    twice. Any other failure is returned as it is."""
-    for _ in range(3):
-        proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
+    """Run gst-inspect-1.0 / gst-launch-1.0, each attempt with a registry of its own.
+
+    gst-python 1.22's plugin loader crashes now and then inside its own plugin_init
+    (PyList_Insert; with this project's code and with the seed's alike), GStreamer reports
+    the segfault above and blacklists the loader in that registry. Such a run is repeated, at
+    most twice; any other failure is returned as it is."""
+    for attempt in range(3):
+        with tempfile.TemporaryDirectory(prefix="gst-registry-") as folder:
+            registry = {"GST_REGISTRY": str(Path(folder) / f"registry{attempt}.bin")}
+            proc = subprocess.run(
+                argv, env={**env, **registry}, capture_output=True, text=True, timeout=60
+            )
         if LOADER_CRASH not in proc.stdout + proc.stderr:
             break
     return proc

@@ -11,12 +11,9 @@ from __future__ import annotations
 
 import datetime
 import hashlib
-import http.client
 import json
 import logging
 import os
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -214,6 +211,12 @@ def _download(filename: str, progress: Progress | None) -> str:
             f"set; unset it to download it ('gstreamed models pull {Path(filename).stem}' "
             f"fetches {url}), or pass --model PATH or set ${MODEL_ENV}"
         )
+    # Imported here, not with the module: the elements import this module, and ssl loaded
+    # inside gst-python's plugin scanner made it crash far more often (GStreamer 1.22).
+    import http.client
+    import urllib.error
+    import urllib.request
+
     log.info("downloading %s", url)
     request = urllib.request.Request(url, headers={"User-Agent": f"gstreamed/{__version__}"})
     models_dir().mkdir(parents=True, exist_ok=True)
