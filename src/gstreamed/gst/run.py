@@ -4,6 +4,12 @@ Every element is made with ``Gst.ElementFactory.make`` and configured through pr
 user-given paths and URIs are never spliced into a ``parse_launch`` string.
 Queues split the work onto threads: decoding, colour conversion, inference and encoding
 overlap (onnxruntime, OpenCV and the encoders release the GIL).
+
+Why this file is long (~830 lines): one `InputPipeline` owns the whole life of an input's
+pipeline — building it, the streaming-thread callbacks, reconnecting a lost live source,
+segments, salvage after an error — and these share its state (frame counters, pads, pending
+files). The seams to split it at next: the source side (reconnect, `_on_pad_added`) and the
+output side (media branch, segments) as two helper classes.
 """
 
 from __future__ import annotations
