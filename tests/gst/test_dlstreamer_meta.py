@@ -41,7 +41,7 @@ def test_detect_and_track_write_both_field_sets(model: Path) -> None:
     pipeline = Gst.parse_launch(
         f"videotestsrc num-buffers=3 ! video/x-raw,width={WIDTH},height={HEIGHT} ! "
         "videoconvert ! video/x-raw,format=RGB ! gstreamed_detect name=detect ! "
-        "gstreamed_track name=track ! fakesink name=sink"
+        "gstreamed_track name=track tracker=sort sort-box=detection ! fakesink name=sink"
     )
     pipeline.get_by_name("detect").set_property("model", str(model))
     seen: dict[str, list[list[dict[str, str]]]] = {"detect": [], "track": []}
@@ -146,7 +146,7 @@ def test_track_and_overlay_use_dlstreamer_metas() -> None:
     pipeline = Gst.parse_launch(
         "appsrc name=src format=time ! "
         f"video/x-raw,format=RGB,width={WIDTH},height={HEIGHT},framerate=10/1 ! "
-        "gstreamed_track name=track ! tee name=split "
+        "gstreamed_track name=track tracker=sort sort-box=detection ! tee name=split "
         "split. ! queue ! appsink name=tracked sync=false "
         "split. ! queue ! gstreamed_overlay ! appsink name=drawn sync=false"
     )

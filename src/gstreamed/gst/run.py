@@ -254,6 +254,11 @@ class InputPipeline:
             decoder.connect("autoplug-continue", self._on_autoplug_continue)
         # decodebin plugs no parser before jpegdec: jpegparse reads the EXIF orientation.
         parse = [make("jpegparse")] if self.source.is_image and _is_jpeg(self.source) else []
+        if self.source.kind == "file" and not os.path.isfile(self.source.location):
+            # A FIFO or /dev/stdin: decodebin's typefinder would first try to pull from
+            # filesrc, which closes and reopens the pipe on falling back to push mode — the
+            # writer's data is lost and the reopen waits forever. A queue allows push only.
+            parse.insert(0, make("queue", "pipe_queue"))
         self._add(src, *parse, decoder)
         link(src, *parse, decoder)
         return decoder
