@@ -78,8 +78,8 @@ def gst_tool(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProces
     gst-python 1.22's plugin loader crashes now and then inside its own plugin_init
     (PyList_Insert; with this project's code and with the seed's alike), GStreamer reports
     the segfault above and blacklists the loader in that registry. Such a run is repeated, at
-    most twice; any other failure is returned as it is."""
-    for attempt in range(3):
+    most five times; any other failure is returned as it is."""
+    for attempt in range(6):
         with tempfile.TemporaryDirectory(prefix="gst-registry-") as folder:
             registry = {"GST_REGISTRY": str(Path(folder) / f"registry{attempt}.bin")}
             proc = subprocess.run(

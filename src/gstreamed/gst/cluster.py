@@ -43,6 +43,7 @@ from gstreamed.track import Tracker
 if TYPE_CHECKING:
     from types import ModuleType
 
+REPORT_TIMEOUT_S = 5.0  # how long a worker waits for the board's answer to a report
 REPORT_EVERY_S = 1.0  # how often a worker reports its frames (and learns of a stop)
 WAIT_S = 0.25  # the driver's longest wait for a task before it checks signals and progress
 
@@ -114,7 +115,11 @@ def play_input(
         if now - last < REPORT_EVERY_S or not progress:
             return False
         last = now
-        return bool(ray.get(board.report.remote(index, progress[0].frames, progress[0].total)))
+        reply = board.report.remote(index, progress[0].frames, progress[0].total)
+        try:  # a busy or lost progress board must never hold up the pipeline
+            return bool(ray.get(reply, timeout=REPORT_TIMEOUT_S))
+        except ray.exceptions.GetTimeoutError:
+            return False
 
     runner = Runner(
         [item],
