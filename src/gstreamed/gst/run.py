@@ -542,9 +542,7 @@ class InputPipeline:
                 ok, num, den = self.video_caps.get_structure(0).get_fraction("framerate")
                 rate = num / den if ok and num > 0 else None
             old, track.tracker = track.tracker, track.make_tracker(rate)
-            # Ids go on across the gap: an id never names two objects in one run.
-            if hasattr(old, "_next_id") and hasattr(track.tracker, "_next_id"):
-                track.tracker._next_id = old._next_id
+            track.tracker.continue_numbering(old)  # ids go on across the gap
         return Gst.PadProbeReturn.OK
 
     def _on_result(self, pad: Gst.Pad, info: Gst.PadProbeInfo) -> Gst.PadProbeReturn:

@@ -37,6 +37,7 @@ class Tracker(ParamSet, ABC):
     def __post_init__(self) -> None:
         super().__post_init__()
         self._names: Sequence[str] = ()
+        self._next_id = 1  # the id the next reported track gets (`reset` restarts it)
         self.reset()
 
     @property
@@ -71,6 +72,19 @@ class Tracker(ParamSet, ABC):
     @abstractmethod
     def reset(self) -> None:
         """Drop every track and restart ids at 1."""
+
+    def continue_numbering(self, previous: Tracker) -> None:
+        """Number new tracks after the ids ``previous`` gave (this tracker replaces it, e.g.
+        after a gap in a live stream): an id never names two objects in one run."""
+        self._next_id = max(self._next_id, previous._next_id)
+
+    def _name_reported(self, ids: np.ndarray, report: np.ndarray) -> None:
+        """Give the reported tracks that have no id yet (0 in ``ids``) the next ids."""
+        unnamed = report & (ids == 0)
+        count = int(unnamed.sum())
+        if count:
+            ids[unnamed] = np.arange(self._next_id, self._next_id + count)
+            self._next_id += count
 
     def _result(
         self, detections: Detections, rows: np.ndarray, ids: np.ndarray, boxes: np.ndarray

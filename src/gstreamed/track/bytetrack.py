@@ -171,11 +171,7 @@ class ByteTracker(Tracker):
             matched_det = matched_det[keep]
 
         report = self._reported()
-        unnamed = report & (self._ids == 0)
-        count = int(unnamed.sum())
-        if count:
-            self._ids[unnamed] = np.arange(self._next_id, self._next_id + count)
-            self._next_id += count
+        self._name_reported(self._ids, report)
         out_rows, out_ids = matched_det[report], self._ids[report]
         return self._result(detections, out_rows, out_ids, self.KALMAN.boxes(self._mean[report]))
 

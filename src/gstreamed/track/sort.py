@@ -83,11 +83,7 @@ class SortTracker(Tracker):
             matched_det = np.concatenate([matched_det, det_rows[new]])
 
         report = self._reported()
-        unnamed = report & (self._ids == 0)
-        count = int(unnamed.sum())
-        if count:
-            self._ids[unnamed] = np.arange(self._next_id, self._next_id + count)
-            self._next_id += count
+        self._name_reported(self._ids, report)
         out_rows, out_ids = matched_det[report], self._ids[report]
         out_boxes = SortKalman.boxes(self._mean[report])
 
