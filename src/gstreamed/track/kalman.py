@@ -28,6 +28,27 @@ def _corners(cx: np.ndarray, cy: np.ndarray, w: np.ndarray, h: np.ndarray) -> np
     return out
 
 
+F8 = _transition(8, 4)  # [cx, cy, a|w, h] and their velocities
+
+
+def _initiate8(z: np.ndarray, std: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """8-state tracks at measurements z [K,4], zero velocity, diagonal covariance std² [K,8]."""
+    mean = np.zeros((len(z), 8))
+    mean[:, :4] = z
+    cov = np.zeros((len(z), 8, 8))
+    cov[:, np.arange(8), np.arange(8)] = std**2
+    return mean, cov
+
+
+def _predict8(mean: np.ndarray, cov: np.ndarray, var: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One constant-velocity step of 8-state tracks with process noise variances [K,8]."""
+    mean = mean.copy()
+    mean[:, :4] += mean[:, 4:]
+    cov = F8 @ cov @ F8.T
+    cov[:, np.arange(8), np.arange(8)] += var
+    return mean, cov
+
+
 def _update(
     mean: np.ndarray, cov: np.ndarray, z: np.ndarray, meas_var: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -104,7 +125,6 @@ class SortKalman:
 class XyahKalman:
     """ByteTrack's filter: state [cx, cy, a, h, vcx, vcy, va, vh], a = w/h; noise scales with h."""
 
-    F = _transition(8, 4)
     POS = 1.0 / 20
     VEL = 1.0 / 160
     LOST_STILL = (7,)  # velocity components a lost track stops (ByteTrack: the height's)
@@ -135,22 +155,13 @@ class XyahKalman:
     @classmethod
     def initiate(cls, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """New tracks at measurements z [K,4] with zero velocity."""
-        std = np.multiply.outer(z[:, 3], cls.INIT_STD_H) + cls.INIT_STD
-        mean = np.zeros((len(z), 8))
-        mean[:, :4] = z
-        cov = np.zeros((len(z), 8, 8))
-        cov[:, np.arange(8), np.arange(8)] = std**2
-        return mean, cov
+        return _initiate8(z, np.multiply.outer(z[:, 3], cls.INIT_STD_H) + cls.INIT_STD)
 
     @classmethod
     def predict(cls, mean: np.ndarray, cov: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """One step ahead with height-scaled process noise."""
         var = (np.multiply.outer(mean[:, 3], cls.PROCESS_STD_H) + cls.PROCESS_STD) ** 2
-        mean = mean.copy()
-        mean[:, :4] += mean[:, 4:]
-        cov = cls.F @ cov @ cls.F.T
-        cov[:, np.arange(8), np.arange(8)] += var
-        return mean, cov
+        return _predict8(mean, cov, var)
 
     @classmethod
     def update(
@@ -164,7 +175,6 @@ class XyahKalman:
 class XywhKalman:
     """BoT-SORT's filter: state [cx, cy, w, h, vcx, vcy, vw, vh]; noise scales with w and h."""
 
-    F = _transition(8, 4)
     POS = 1.0 / 20
     VEL = 1.0 / 160
     LOST_STILL = (6, 7)  # a lost track keeps its size
@@ -194,21 +204,12 @@ class XywhKalman:
     @classmethod
     def initiate(cls, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """New tracks at measurements z [K,4] with zero velocity."""
-        mean = np.zeros((len(z), 8))
-        mean[:, :4] = z
-        cov = np.zeros((len(z), 8, 8))
-        cov[:, np.arange(8), np.arange(8)] = cls._std(z[:, 2:4], cls.INIT_STD) ** 2
-        return mean, cov
+        return _initiate8(z, cls._std(z[:, 2:4], cls.INIT_STD))
 
     @classmethod
     def predict(cls, mean: np.ndarray, cov: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """One step ahead with size-scaled process noise."""
-        var = cls._std(mean[:, 2:4], cls.PROCESS_STD) ** 2
-        mean = mean.copy()
-        mean[:, :4] += mean[:, 4:]
-        cov = cls.F @ cov @ cls.F.T
-        cov[:, np.arange(8), np.arange(8)] += var
-        return mean, cov
+        return _predict8(mean, cov, cls._std(mean[:, 2:4], cls.PROCESS_STD) ** 2)
 
     @classmethod
     def update(
