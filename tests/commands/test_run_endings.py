@@ -8,15 +8,14 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import media
 import pytest
 from models import constant_yolo
+from servers import http_server_that_stops
 
 CliRunner = Callable[..., subprocess.CompletedProcess]
 
@@ -157,37 +156,6 @@ def test_damaged_file_is_an_error_and_keeps_the_frames_before(
     assert f"at frame {frames} " in line
     assert media.probe(output).frames == frames
     assert partials(tmp_path) == []
-
-
-@contextmanager
-def http_server_that_stops(path: Path, fraction: float) -> Iterator[str]:
-    """Serve ``path`` once over HTTP, stop after ``fraction`` of it and refuse from then on."""
-    import http.server
-
-    data = path.read_bytes()
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "video/x-matroska")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data[: int(len(data) * fraction)])
-            self.wfile.flush()
-            threading.Thread(target=server.shutdown).start()
-            self.close_connection = True
-
-        def log_message(self, *_args: object) -> None:
-            pass
-
-    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/{path.name}"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_http_server_that_stops_mid_stream(

@@ -3,20 +3,17 @@ and outputs, failures and Ctrl-C confined to what they hit."""
 
 from __future__ import annotations
 
-import http.server
 import json
 import re
-import signal
 import subprocess
 import sys
-import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import media
 import pytest
 from models import CAR, PERSON, brightness_yolo
+from servers import http_server_that_stops, interrupt_after
 
 from gstreamed.detect.batching import SharedDetector, acquire, release
 from gstreamed.detect.detector import load_detector
@@ -144,42 +141,12 @@ def test_a_static_batch_model_runs_frame_by_frame(
     assert _batch_counts(proc.stderr) == {1: 20}
 
 
-class _CutHandler(http.server.BaseHTTPRequestHandler):
-    """Serves the first third of ``body`` with the full length announced, then hangs up;
-    every later request (a resumption) fails: a stream that dies mid-run."""
-
-    body = b""
-    served = 0
-
-    def do_GET(self) -> None:
-        type(self).served += 1
-        if type(self).served > 1:
-            self.send_error(503)
-            return
-        self.send_response(200)
-        self.send_header("Content-Type", "video/x-matroska")
-        self.send_header("Content-Length", str(len(self.body)))
-        self.end_headers()
-        self.wfile.write(self.body[: len(self.body) // 3])
-        self.wfile.flush()
-        self.close_connection = True
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture()
 def dying_stream(tmp_path: Path) -> Iterator[str]:
-    """The URL of a 60-frame clip whose server hangs up a third of the way in."""
+    """The URL of a 60-frame clip whose server stops a third of the way in."""
     clip = media.make_video(tmp_path / "dies.mkv", 160, 120, 60, 10)
-    handler = type("Cut", (_CutHandler,), {"body": clip.read_bytes(), "served": 0})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/dies.mkv"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with http_server_that_stops(clip, 1 / 3) as url:
+        yield url
 
 
 def test_failing_inputs_do_not_stop_the_others(
@@ -221,22 +188,7 @@ def test_ctrl_c_finalises_every_output(
         stdout=subprocess.DEVNULL,
         text=True,
     )
-    try:
-        assert proc.stderr is not None
-        lines = []
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            line = proc.stderr.readline()
-            lines.append(line)
-            if line.startswith("total") or not line:
-                break
-        assert lines[-1].startswith("total"), "".join(lines)
-        proc.send_signal(signal.SIGINT)
-        rest = proc.stderr.read()
-        assert proc.wait(timeout=60) == 130, "".join(lines) + rest
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    rest = interrupt_after(proc, "total")
     assert "Traceback" not in rest and "interrupted" in rest
     for clip in clips:
         assert 0 < media.probe(out / f"{clip.name}.out.mkv").frames < 3000

@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import json
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -18,7 +16,7 @@ import media
 import numpy as np
 import pytest
 from models import constant_yolo
-from servers import background_server
+from servers import background_server, interrupt_after
 
 CliRunner = Callable[..., subprocess.CompletedProcess]
 
@@ -335,22 +333,7 @@ def test_ctrl_c_finishes_a_playable_file(cli_env: dict[str, str], tmp_path: Path
         stdout=subprocess.DEVNULL,
         text=True,
     )
-    try:
-        assert proc.stderr is not None
-        lines = []
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            line = proc.stderr.readline()
-            lines.append(line)
-            if line.startswith("frames ") or not line:
-                break
-        assert lines[-1].startswith("frames "), "".join(lines)
-        proc.send_signal(signal.SIGINT)
-        rest = proc.stderr.read()
-        assert proc.wait(timeout=60) == 130, "".join(lines) + rest
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    rest = interrupt_after(proc, "frames ")
     assert "Traceback" not in rest
     assert "interrupted" in rest
     frames = media.probe(output).frames
