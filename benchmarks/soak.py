@@ -10,6 +10,10 @@ descriptors, threads and frames processed (JSON lines) into ``soak.csv``. Every
 ``--outage-every`` seconds the camera is stopped for ``--outage`` seconds and restarted on
 the same port, so the run reconnects. At the end the run gets SIGINT and must exit 130
 with its outputs finalised; ``soak.png`` plots the samples (matplotlib, when installed).
+Every segment is decoded once it is complete (the next one has begun) and the kept ones
+again at the end; ``segments.csv`` lists each with its decoded frame count. The last line
+judges the run against the bars of docs/reliability.md: resident memory growth after the
+first 5 minutes, frame-rate drift (minutes 5-15 against the last 10), file descriptors.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVER = ROOT / "tests" / "rtsp_server.py"
+WARM_UP_S = 300.0
 
 
 def free_port() -> int:
@@ -63,6 +68,42 @@ def frames_written(out: Path) -> int:
     """JSON lines written so far (the file is under its temporary name until the end)."""
     files = list(out.glob(".soak.jsonl.*.partial")) or [out / "soak.jsonl"]
     return sum(p.read_bytes().count(b"\n") for p in files if p.exists())
+
+
+def segments(out: Path) -> list[Path]:
+    """The recorded segments still on disk, oldest first."""
+    return sorted(out.glob("soak.0*.mkv"))
+
+
+def check_segments(paths: list[Path], checked: dict[str, int]) -> None:
+    """Decode every segment of ``paths`` not yet in ``checked``; -1 marks one that failed."""
+    from media import decode_frames  # tests/media.py: decodebin, what a player sees
+
+    for path in paths:
+        if path.name in checked:
+            continue
+        try:
+            checked[path.name] = len(decode_frames(path, keep=False))
+        except (RuntimeError, AssertionError) as error:
+            print(f"{path.name}: not playable: {error}", flush=True)
+            checked[path.name] = -1
+
+
+def verdict(rows: list[dict[str, float]], checked: dict[str, int]) -> str:
+    """The soak bars: RSS growth after warm-up, FPS drift, fd growth, playable segments."""
+    steady = [r for r in rows if r["seconds"] >= WARM_UP_S] or rows
+    growth = max(r["rss_mib"] for r in steady) - steady[0]["rss_mib"]
+    first = [r["fps"] for r in steady if r["seconds"] < WARM_UP_S + 600]
+    last = [r["fps"] for r in steady if r["seconds"] > steady[-1]["seconds"] - 600]
+    drift = abs(sum(last) / len(last) / (sum(first) / len(first)) - 1)
+    fds = max(r["fds"] for r in steady) - steady[0]["fds"]
+    bad = [name for name, frames in checked.items() if frames <= 0]
+    return (
+        f"after {WARM_UP_S / 60:.0f} min: RSS growth {growth:.1f} MiB (bar 20), "
+        f"FPS drift {100 * drift:.1f}% (bar 5; {sum(first) / len(first):.2f} -> "
+        f"{sum(last) / len(last):.2f}), fd growth {fds}; segments decoded {len(checked)}, "
+        f"not playable {bad or 'none'}"
+    )
 
 
 def plot(rows: list[dict[str, float]], path: Path) -> bool:
@@ -130,6 +171,8 @@ def main() -> int:
     started = time.monotonic()
     next_outage = args.outage_every or float("inf")
     last_frames, last_time = 0, started
+    checked: dict[str, int] = {}
+    sys.path.insert(0, str(ROOT / "tests"))
     try:
         while (now := time.monotonic()) - started < args.minutes * 60 and run.poll() is None:
             if now - started >= next_outage:
@@ -153,11 +196,16 @@ def main() -> int:
             )
             last_frames, last_time = frames, now
             print(rows[-1], flush=True)
+            check_segments(segments(args.out)[:-1], checked)  # the newest is being written
     finally:
         if run.poll() is None:
             run.send_signal(signal.SIGINT)
         status = run.wait(timeout=60)
         stop(server)
+    check_segments(segments(args.out), checked)
+    with (args.out / "segments.csv").open("w") as file:
+        file.write("segment,decoded_frames\n")
+        file.writelines(f"{name},{frames}\n" for name, frames in sorted(checked.items()))
     with (args.out / "soak.csv").open("w", newline="") as file:
         writer = csv.DictWriter(file, fieldnames=list(rows[0]))
         writer.writeheader()
@@ -171,9 +219,10 @@ def main() -> int:
         f"steady {min(r['rss_mib'] for r in steady)}..{max(r['rss_mib'] for r in steady)}); "
         f"fds {rows[0]['fds']} -> {rows[-1]['fds']} (max {max(r['fds'] for r in rows)}); "
         f"threads {rows[0]['threads']} -> {rows[-1]['threads']}; "
-        f"segments kept {sorted(p.name for p in args.out.glob('soak.0*.mkv'))}"
+        f"segments kept {[p.name for p in segments(args.out)]}"
         + ("" if plotted else "; no plot (pip install matplotlib)")
     )
+    print(verdict(rows, checked))
     return 0 if status == 130 else 1
 
 
