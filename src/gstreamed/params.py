@@ -134,6 +134,13 @@ def param(
     return dataclasses.field(default=default, metadata={"param": spec})
 
 
+def redefault(base: type, name: str, default: Any) -> Any:
+    """Redeclare ``base``'s parameter ``name`` in a subclass with another default (same help,
+    bounds and choices)."""
+    field = next(f for f in dataclasses.fields(base) if f.name == name)
+    return dataclasses.field(default=default, metadata=field.metadata)
+
+
 def _scalar(annotation: Any) -> type:
     """``int`` for ``int``, ``str`` for ``str | None``."""
     if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:

@@ -99,3 +99,18 @@ def test_params_convert_strings() -> None:
 def test_rejects_bad_params(params: dict) -> None:
     with pytest.raises(GstreamedError):
         create_tracker("bytetrack", **params)
+
+
+def test_lost_in_low_recovers_a_lost_track_from_low_scores() -> None:
+    """Missed for 3 frames, then seen at 0.3 for 8 (coming out of an occlusion), then at
+    0.9: only with lost_in_low do the low-score frames get the track back."""
+    dets, _gt = with_gap(10, 12, frames=30)
+    low, _ = with_gap(13, 20, frames=30, conf=0.3)
+    dets[13:21] = low[13:21]
+    plain = ByteTracker().update
+    eager = ByteTracker(lost_in_low=True).update
+    plain_ids = [d.track_id.tolist() for d in map(plain, dets)]
+    eager_ids = [d.track_id.tolist() for d in map(eager, dets)]
+    assert plain_ids[13:21] == [[-1]] * 8 and plain_ids[21:] == [[1]] * 9
+    assert eager_ids[13:] == [[1]] * 17
+    assert create_tracker("botsort").lost_in_low and not create_tracker("bytetrack").lost_in_low

@@ -7,7 +7,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from gstreamed.params import param
+from gstreamed.params import param, redefault
 from gstreamed.track.bytetrack import ByteTracker
 from gstreamed.track.cmc import CameraMotion
 from gstreamed.track.kalman import XywhKalman
@@ -18,25 +18,18 @@ class BotSortTracker(ByteTracker):
     """BoT-SORT without ReID: ByteTrack's two associations on a Kalman filter of
     [cx, cy, w, h] (boxes keep their own width and height, noise scaled by both), plus
     camera-motion compensation: given the frames, each frame's camera motion (sparse
-    optical flow) moves every track before the association. BoT-SORT's thresholds.
+    optical flow) moves every track before the association. BoT-SORT's thresholds; lost
+    tracks also take part in the low-score association (``lost_in_low``), and the filter's
+    process noise trusts motion more than BoT-SORT's (see `XywhKalman`).
     """
 
     OWNER: ClassVar[str] = "botsort"
     PREFIX: ClassVar[str] = "botsort-"
     KALMAN: ClassVar[type[XywhKalman]] = XywhKalman
 
-    track_thresh: float = param(
-        0.6,
-        "detections at or above this score take part in the first association",
-        minimum=0.0,
-        maximum=1.0,
-    )
-    new_track_thresh: float = param(
-        0.7,
-        "minimum score of an unmatched detection to start a new track",
-        minimum=0.0,
-        maximum=1.0,
-    )
+    track_thresh: float = redefault(ByteTracker, "track_thresh", 0.6)
+    new_track_thresh: float = redefault(ByteTracker, "new_track_thresh", 0.7)
+    lost_in_low: bool = redefault(ByteTracker, "lost_in_low", True)
     cmc: bool = param(True, "compensate camera motion, estimated from the frames when given")
 
     def reset(self) -> None:

@@ -64,6 +64,11 @@ class ByteTracker(Tracker):
     fuse_score: bool = param(
         True, "weight IoU by detection score in the first association (off = MOT20 mode)"
     )
+    lost_in_low: bool = param(
+        False,
+        "lost tracks also take part in the low-score association (objects coming out of "
+        "an occlusion are often seen with a low score first)",
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -119,8 +124,9 @@ class ByteTracker(Tracker):
         free_high = np.ones(len(high), dtype=bool)
         free_high[cols] = False
 
-        # Second association: still-tracked tracks with low-score detections.
-        remaining = pool[free_track & (state[pool] == TRACKED)]
+        # Second association: still-tracked (with lost_in_low: and lost) tracks with
+        # low-score detections.
+        remaining = pool[free_track & ((state[pool] == TRACKED) | self.lost_in_low)]
         cost = self._cost(iou, remaining, low, scores, False)
         rows, cols = assign_below(cost, self.second_match_thresh)
         match_track.append(remaining[rows])
