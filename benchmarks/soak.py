@@ -141,6 +141,8 @@ def main() -> int:
     parser.add_argument("--outage", type=float, default=5.0, help="outage length, seconds")
     parser.add_argument("--out", type=Path, default=Path("soak"))
     args = parser.parse_args()
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started in background
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     if args.model is None:
         parser.error("give --model or set GSTREAMED_MODEL")
     args.out.mkdir(parents=True, exist_ok=True)

@@ -12,6 +12,7 @@ from gstreamed import __version__
 from gstreamed.commands import SUBCOMMANDS
 from gstreamed.commands.options import option_error
 from gstreamed.errors import GstreamedError
+from gstreamed.memory import limit_malloc_arenas
 from gstreamed.params import ParamError
 
 log = logging.getLogger("gstreamed")
@@ -52,6 +53,7 @@ def _normalise(argv: list[str]) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status (0 ok, 1 failure, 2 usage, 130 interrupted)."""
+    limit_malloc_arenas()  # a process that may run for days: see gstreamed.memory
     args_list = _normalise(list(sys.argv[1:] if argv is None else argv))
     parser = build_parser()
     args = parser.parse_args(args_list)
