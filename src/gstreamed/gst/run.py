@@ -42,6 +42,10 @@ log = logging.getLogger(__name__)
 
 RETRY_DELAYS_S = (1.0, 2.0, 4.0, 8.0, 10.0)  # back-off between attempts; then every 10 s
 STALL_S = 5.0  # a live source that delivers no frame for this long counts as lost
+# A file that decodes no frame for this long cannot be played: decodebin can swallow the
+# demuxer's error about a damaged file (it filters errors while it plugs elements), and
+# the pipeline would wait forever for its first frame.
+FIRST_FRAME_S = 10.0
 FRAMES_QUEUED = 2  # frames the `InputPipeline.frames` appsink holds for a slow consumer
 
 
@@ -116,6 +120,7 @@ class InputPipeline:
         self._attempt = 0
         self._retry_at: float | None = None
         self._watch_from: float | None = None  # last frame, or start of a reconnect attempt
+        self._started_at: float | None = None  # first watch of the playing pipeline
         self._reset_tracker = False
         self._stopping = False  # stopped by a signal, salvaging, or gave up: no more attempts
         self._source_ended = False  # a reconnectable source sent end-of-stream
@@ -680,21 +685,30 @@ class InputPipeline:
         self._video_linked = False
 
     def _watch(self) -> None:
-        """Start the next attempt when due, give up past the timeout, notice a stall."""
+        """Start the next attempt when due, give up past the timeout, notice a stall (also
+        a file that never decodes a frame)."""
         now = time.monotonic()
+        self._started_at = self._started_at or now
+        if (
+            self._decoded == 0
+            and not self._stopping
+            and now - self._started_at > FIRST_FRAME_S
+            and self.source.kind == "file"
+            and os.path.isfile(self.source.location)  # a pipe may wait for its writer
+        ):
+            self._give_up(
+                f"{self.source.label}: no frame decoded within {FIRST_FRAME_S:g} s "
+                "(a damaged file, or a format GStreamer cannot play)"
+            )
+            return
         if self._retry_at is not None and now >= self._retry_at:
             assert self._lost_at is not None
             self._retry_at = None
             if now - self._lost_at > self.reconnect_timeout:
-                self._stopping = True
-                text = (
+                self._give_up(
                     f"{self.source.label}: source lost; not back within "
                     f"{self.reconnect_timeout:g} s (--reconnect-timeout)"
                 )
-                error = GLib.Error.new_literal(
-                    Gst.ResourceError.quark(), text, Gst.ResourceError.READ
-                )
-                self.entry.post_message(Gst.Message.new_error(self.entry, error, text))
                 return
             decoder = self._source = make("uridecodebin", "source", uri=self.source.location)
             self._connect_source(decoder)
@@ -717,6 +731,12 @@ class InputPipeline:
             and self._reconnectable()
         ):
             self._lose(f"no frame for {STALL_S:g} s")
+
+    def _give_up(self, text: str) -> None:
+        """End the input with the error ``text`` (posted as the source's)."""
+        self._stopping = True
+        error = GLib.Error.new_literal(Gst.ResourceError.quark(), text, Gst.ResourceError.READ)
+        self.entry.post_message(Gst.Message.new_error(self.entry, error, text))
 
     def _on_stop(self) -> None:
         """A stop signal while reconnecting: no source passes end-of-stream on, so end the
