@@ -82,6 +82,11 @@ def main() -> None:
             ("--ray, 1 worker", clips, ["--ray", "--workers", "1"]),
             ("--ray, 2 workers", clips, ["--ray", "--workers", "2"]),
             (
+                "--ray, 2 workers x 4 streams",
+                clips,
+                ["--ray", "--workers", "2", "--streams-per-worker", "4"],
+            ),
+            (
                 "--ray, 4 workers x 0.5 CPU",
                 clips,
                 ["--ray", "--workers", "4", "--worker-cpus", "0.5"],

@@ -33,7 +33,13 @@ class ClusterParams(ParamSet):
 
     OWNER: ClassVar[str] = "ray"
 
-    workers: int = param(2, "worker processes, each playing one input at a time", minimum=1)
+    workers: int = param(2, "worker processes", minimum=1)
+    streams_per_worker: int = param(
+        1,
+        "inputs a worker plays at once, as one task, sharing its model in batches (a task "
+        "whose worker dies is retried whole)",
+        minimum=1,
+    )
     worker_cpus: float = param(1.0, "CPUs each worker holds", minimum=0.0)
     worker_gpus: float = param(0.0, "GPUs each worker holds (fractions share one)", minimum=0.0)
     worker_retries: int = param(

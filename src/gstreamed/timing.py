@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import random
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -65,15 +68,103 @@ class Stats:
         return 1000.0 / self.median_ms if self.median_ms > 0 else 0.0
 
 
-class Timings:
-    """Stage durations, appended per frame from any thread (list.append is atomic)."""
+SAMPLES_KEPT = 50_000  # per stage; beyond it a uniform sample (a run of days stays small)
+
+
+class Series:
+    """One stage's durations: the first (which pays for warm-up) apart, then the exact
+    count, sum, minimum and maximum of the rest, and the rest themselves — in order up to
+    `SAMPLES_KEPT`, then a uniform (reservoir) sample of them."""
 
     def __init__(self) -> None:
-        self.samples: dict[str, list[float]] = {}
+        self.first: float | None = None
+        self.count, self.total = 0, 0.0  # of the rest
+        self.low, self.high = math.inf, -math.inf
+        self.kept: list[float] = []
+        self._random = random.Random(0)
+
+    def add(self, seconds: float) -> None:
+        if self.first is None:
+            self.first = seconds
+            return
+        self.count += 1
+        self.total += seconds
+        self.low, self.high = min(self.low, seconds), max(self.high, seconds)
+        if len(self.kept) < SAMPLES_KEPT:
+            self.kept.append(seconds)
+        elif (slot := self._random.randrange(self.count)) < SAMPLES_KEPT:
+            self.kept[slot] = seconds
+
+    def merge(self, other: Series) -> None:
+        """Take in ``other``'s durations (its samples appended while there is room)."""
+        for seconds in [other.first] if other.first is not None else []:
+            self.add(seconds)
+        self.count += other.count
+        self.total += other.total
+        self.low, self.high = min(self.low, other.low), max(self.high, other.high)
+        self.kept.extend(other.kept[: SAMPLES_KEPT - len(self.kept)])
+
+    def ordered(self) -> list[float]:
+        """Every duration in the order recorded (a sample of them past `SAMPLES_KEPT`)."""
+        return ([self.first] if self.first is not None else []) + self.kept
+
+    def stats(self, stage: str, skip_first: bool) -> Stats:
+        """`Stats` of the durations; with ``skip_first`` (and more than one) without the
+        first. Median and 90th percentile come from the kept samples."""
+        assert self.first is not None
+        count, total, low, high, kept = self.count, self.total, self.low, self.high, self.kept
+        if not (skip_first and count):
+            count, total = count + 1, total + self.first
+            low, high, kept = min(low, self.first), max(high, self.first), [self.first, *kept]
+        ms = np.asarray(kept, np.float64) * 1000.0
+        return Stats(
+            stage,
+            count,
+            total / count * 1000.0,
+            low * 1000.0,
+            high * 1000.0,
+            float(np.median(ms)),
+            float(np.percentile(ms, 90)),
+        )
+
+
+class Timings:
+    """Stage durations, added per frame from any thread."""
+
+    def __init__(self) -> None:
+        self.series: dict[str, Series] = {}
+        self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict[str, Series]:
+        return self.series  # pickled (to and from Ray workers) without the lock
+
+    def __setstate__(self, series: dict[str, Series]) -> None:
+        self.series, self._lock = series, threading.Lock()
 
     def add(self, stage: str, seconds: float) -> None:
         """Record one frame's duration of ``stage``."""
-        self.samples.setdefault(stage, []).append(seconds)
+        with self._lock:
+            series = self.series.get(stage)
+            if series is None:
+                series = self.series[stage] = Series()
+            series.add(seconds)
+
+    def merge(self, other: Timings) -> None:
+        """Take in the durations of ``other`` (another process's, say)."""
+        with self._lock:
+            for stage, series in other.series.items():
+                self.series.setdefault(stage, Series()).merge(series)
+
+    def count(self, stage: str) -> int:
+        """How many durations of ``stage`` were recorded."""
+        series = self.series.get(stage)
+        return series.count + (series.first is not None) if series is not None else 0
+
+    def values(self, stage: str) -> list[float]:
+        """The durations of ``stage`` in the order recorded (a sample of them past
+        `SAMPLES_KEPT`)."""
+        series = self.series.get(stage)
+        return series.ordered() if series is not None else []
 
     @contextmanager
     def measure(self, stage: str) -> Iterator[None]:
@@ -87,13 +178,9 @@ class Timings:
     def summary(self, skip_first: bool = True) -> list[Stats]:
         """One row per recorded stage, in pipeline order (the first frame, which pays for
         warm-up, left out when there are more)."""
-        order = [s for s in STAGES if s in self.samples]
-        order += [s for s in self.samples if s not in STAGES]
-        rows = []
-        for stage in order:
-            values = self.samples[stage]
-            rows.append(Stats.of(values[1:] if skip_first and len(values) > 1 else values, stage))
-        return rows
+        order = [s for s in STAGES if s in self.series]
+        order += [s for s in self.series if s not in STAGES]
+        return [self.series[stage].stats(stage, skip_first) for stage in order]
 
 
 def timing_table(timings: Timings, frames: int, seconds: float, title: str = "Timings") -> str:

@@ -104,11 +104,8 @@ def batch_results(
 
 def window_stats(timings: Timings, start: int, count: int) -> dict[str, Stats]:
     """Median/p90 of each recorded stage over frames ``start`` .. ``start + count - 1``."""
-    return {
-        stage: Stats.of(values[start : start + count])
-        for stage, values in timings.samples.items()
-        if values[start : start + count]
-    }
+    windows = {stage: timings.values(stage)[start : start + count] for stage in timings.series}
+    return {stage: Stats.of(window) for stage, window in windows.items() if window}
 
 
 class FrameClock(Progress):

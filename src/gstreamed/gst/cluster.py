@@ -2,9 +2,10 @@
 
 `run_on_cluster` starts an embedded local cluster (``"local"``) or connects to a running one
 (``"auto"``, ``"ray://HOST:PORT"``; a process already connected with ``ray.init`` keeps its
-connection), submits one task per input (at most ``workers`` at a time, each holding
-``worker_cpus`` CPUs and ``worker_gpus`` GPUs) and gathers a `RunSummary` like `Runner.run`'s.
-Each task plays its input with `Runner` in a worker process, which loads the model once.
+connection), submits one task per ``streams_per_worker`` inputs (at most ``workers`` at a
+time, each holding ``worker_cpus`` CPUs and ``worker_gpus`` GPUs) and gathers a `RunSummary`
+like `Runner.run`'s. Each task plays its inputs with `Runner` in a worker process, which
+loads the model once; several inputs of a task share it in batches, as in one process.
 
 Outputs are written under temporary names (`gstreamed.outfile.PendingFile`) made by the
 driver and renamed by it once the input is finalised: a task whose worker process dies is
@@ -63,9 +64,9 @@ class Board:
         self.frames: dict[int, tuple[int, int | None]] = {}
         self.stopping = False
 
-    def report(self, index: int, frames: int, total: int | None) -> bool:
-        """Record an input's frames (and expected total); returns whether to stop."""
-        self.frames[index] = (frames, total)
+    def report(self, frames: dict[int, tuple[int, int | None]]) -> bool:
+        """Record inputs' frames (and expected totals) by index; returns whether to stop."""
+        self.frames.update(frames)
         return self.stopping
 
     def stop(self) -> None:
@@ -77,9 +78,9 @@ class Board:
 
 @dataclass
 class TaskOutcome:
-    """What a task sends back: the input's result, its timings and forward-pass batch sizes."""
+    """What a task sends back: its inputs' results, timings and forward-pass batch sizes."""
 
-    result: InputResult
+    results: list[InputResult]
     timings: Timings
     batch_sizes: Counter[int]
 
@@ -87,9 +88,9 @@ class TaskOutcome:
 _DETECTORS: dict[str, Detector] = {}  # the model of the current run, per worker process
 
 
-def play_input(
-    index: int,
-    item: Input,
+def play_inputs(
+    indices: list[int],
+    items: list[Input],
     run_key: str,
     load: Callable[[], Detector],
     batching: BatchParams,
@@ -97,7 +98,8 @@ def play_input(
     json_sources: bool,
     board: Any,
 ) -> TaskOutcome:
-    """The task: play one input with `Runner` in this worker, reporting to ``board``."""
+    """The task: play ``items`` (the run's inputs ``indices``) with `Runner` in this worker,
+    reporting to ``board``."""
     import ray
 
     try:
@@ -106,7 +108,8 @@ def play_input(
             _DETECTORS[run_key] = load()
         detector = _DETECTORS[run_key]
     except GstreamedError as exc:
-        return TaskOutcome(InputResult(item.label, 0, 0.0, error=str(exc)), Timings(), Counter())
+        failed = [InputResult(item.label, 0, 0.0, error=str(exc)) for item in items]
+        return TaskOutcome(failed, Timings(), Counter())
     last = 0.0
 
     def report(progress: list[Progress]) -> bool:
@@ -115,14 +118,15 @@ def play_input(
         if now - last < REPORT_EVERY_S or not progress:
             return False
         last = now
-        reply = board.report.remote(index, progress[0].frames, progress[0].total)
+        frames = {i: (p.frames, p.total) for i, p in zip(indices, progress, strict=True)}
+        reply = board.report.remote(frames)
         try:  # a busy or lost progress board must never hold up the pipeline
             return bool(ray.get(reply, timeout=REPORT_TIMEOUT_S))
         except ray.exceptions.GetTimeoutError:
             return False
 
     runner = Runner(
-        [item],
+        items,
         detector,
         batching=batching,
         make_tracker=make_tracker,
@@ -131,9 +135,10 @@ def play_input(
         json_sources=json_sources,
     )
     summary = runner.run()
-    (result,) = summary.results
-    board.report.remote(index, result.frames, result.frames)
-    return TaskOutcome(result, summary.timings, summary.batch_sizes)
+    board.report.remote(
+        {i: (r.frames, r.frames) for i, r in zip(indices, summary.results, strict=True)}
+    )
+    return TaskOutcome(summary.results, summary.timings, summary.batch_sizes)
 
 
 @dataclass
@@ -310,7 +315,7 @@ def _drive(
     """Submit the staged inputs, at most ``params.workers`` at a time, and gather them."""
     began = time.perf_counter()
     board = ray.remote(num_cpus=0)(Board).remote()
-    task = ray.remote(play_input).options(
+    task = ray.remote(play_inputs).options(
         num_cpus=params.worker_cpus,
         num_gpus=params.worker_gpus,
         max_retries=params.worker_retries,
@@ -319,7 +324,7 @@ def _drive(
     run_key = f"{os.getpid()}-{time.time_ns()}"
     json_sources = len(results) > 1
     waiting = list(staged)
-    running: dict[Any, _Staged] = {}
+    running: dict[Any, list[_Staged]] = {}
     timings, batch_sizes = Timings(), Counter[int]()
     printer = _TotalLine(len(staged), progress)
     stop: int | None = None
@@ -339,10 +344,11 @@ def _drive(
                 deadline = math.inf
                 del stops.received[1:]
             while waiting and len(running) < params.workers:
-                stage = waiting.pop(0)
+                stages = waiting[: params.streams_per_worker]
+                del waiting[: params.streams_per_worker]
                 ref = task.remote(
-                    stage.index,
-                    stage.item,
+                    [stage.index for stage in stages],
+                    [stage.item for stage in stages],
                     run_key,
                     load,
                     batching,
@@ -350,26 +356,26 @@ def _drive(
                     json_sources,
                     board,
                 )
-                running[ref] = stage
+                running[ref] = stages
             done, _ = ray.wait(list(running), num_returns=1, timeout=WAIT_S)
             if done:  # and every other one that is ready too
                 done, _ = ray.wait(list(running), num_returns=len(running), timeout=0)
             for ref in done:
-                stage = running.pop(ref)
+                stages = running.pop(ref)
                 try:
                     outcome = ray.get(ref)
                 except Exception as exc:
-                    results[stage.index] = (
-                        InputResult(stage.item.label, 0, 0.0, interrupted=True)
-                        if stop is not None
-                        else _failure(stage.item, exc, params.worker_retries)
-                    )
+                    for stage in stages:
+                        results[stage.index] = (
+                            InputResult(stage.item.label, 0, 0.0, interrupted=True)
+                            if stop is not None
+                            else _failure(stage.item, exc, params.worker_retries)
+                        )
                     continue
-                for name, samples in outcome.timings.samples.items():
-                    timings.samples.setdefault(name, []).extend(samples)
+                timings.merge(outcome.timings)
                 batch_sizes.update(outcome.batch_sizes)
-                outcome.result.timings = timings
-                results[stage.index] = outcome.result
+                for stage, result in zip(stages, outcome.results, strict=True):
+                    results[stage.index] = result
             if printer.due():
                 printer.update(
                     ray.get(board.snapshot.remote()), sum(r is not None for r in results)
