@@ -9,25 +9,21 @@ loads them (gst-inspect-1.0 with a fresh registry), it made the scanner crash (G
 
 from __future__ import annotations
 
-from functools import cache
-
 from gi.repository import Gst
 
 SKIPPED_META = "GstreamedDetectionSkipped"
 
-
-@cache
-def _registered() -> Gst.MetaInfo:
-    return Gst.Meta.register_custom(SKIPPED_META, [], None, None)
+# Registered on import (imports are serialised; the first calls from several streaming
+# threads at once registered it twice, and GLib warned).
+if Gst.Meta.get_info(SKIPPED_META) is None:
+    Gst.Meta.register_custom(SKIPPED_META, [], None, None)
 
 
 def mark_skipped(buffer: Gst.Buffer) -> None:
     """Mark a writable buffer as not run through the detector."""
-    _registered()
     buffer.add_custom_meta(SKIPPED_META)
 
 
 def is_skipped(buffer: Gst.Buffer) -> bool:
     """Whether the detector skipped this buffer."""
-    _registered()
     return buffer.get_custom_meta(SKIPPED_META) is not None
