@@ -12,7 +12,7 @@ from pathlib import Path
 
 import media
 import pytest
-from models import CAR, PERSON, brightness_yolo
+from models import CAR, PERSON, brightness_yolo, constant_yolo
 from servers import http_server_that_stops, interrupt_after
 
 from gstreamed.detect.batching import SharedDetector, acquire, release
@@ -139,6 +139,20 @@ def test_a_static_batch_model_runs_frame_by_frame(
     )
     assert proc.returncode == 0, proc.stderr
     assert _batch_counts(proc.stderr) == {1: 20}
+
+
+def test_a_model_whose_batch_is_not_really_dynamic_fails_every_stream_at_once(
+    cli: CliRunner, streams: dict[str, Path], tmp_path: Path
+) -> None:
+    # Dynamic batch dimension declared, one output whatever the batch: once froze every stream.
+    liar = constant_yolo(tmp_path / "liar.onnx", [CAR, PERSON], dynamic=True)
+    clips = [
+        media.make_video(tmp_path / f"{p}.mkv", 96, 64, 10, 10, pattern=p) for p in ("white", "red")
+    ]
+    proc = cli(*clips, "--model", liar, "--no-output", "--batch-timeout", "5000", timeout=60)
+    assert proc.returncode == 1
+    errors = [line for line in proc.stderr.splitlines() if "error:" in line]
+    assert len(errors) == 2 and all("not really dynamic" in line for line in errors), errors
 
 
 @pytest.fixture()

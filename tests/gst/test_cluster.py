@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -23,7 +24,7 @@ from pathlib import Path
 import media
 import psutil
 import pytest
-from models import CAR, PERSON, constant_yolo
+from models import CAR, PERSON, brightness_yolo
 
 import gstreamed
 
@@ -121,16 +122,23 @@ def test_outputs_equal_a_single_process_run(
 
 
 def test_inputs_of_one_task_share_the_worker_model_in_batches(
-    cluster: None, short_clips: list[Path], tmp_path: Path
+    short_clips: list[Path], tmp_path: Path, cli: Callable[..., subprocess.CompletedProcess]
 ):
-    dynamic = constant_yolo(tmp_path / "dynamic.onnx", [CAR, PERSON], dynamic=True)
-    (_, single_out), (clustered, cluster_out) = run_both(
-        short_clips, dynamic, tmp_path, ray="local", cluster={"streams_per_worker": 2}
-    )
-    assert all(r.ok for r in clustered) and cluster_out == single_out
-    frames = sum(r.frames for r in clustered)
-    forward_passes = clustered[0].timings.count("forward")
-    assert forward_passes < 0.75 * frames  # two streams a pass, most of the time
+    dynamic = brightness_yolo(tmp_path / "dynamic.onnx", [CAR, PERSON], 32, dynamic=True)
+    runs = {}
+    for name, extra in (("single", []), ("ray", ["--ray", "--streams-per-worker", "2"])):
+        json_path = tmp_path / f"{name}.jsonl"
+        proc = cli(
+            *short_clips, "--model", dynamic, "--no-output", "--tracker", "sort",
+            "--json", json_path, "--batch-timeout", "5000", *extra, timeout=180,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        passes = re.search(r"forward passes by batch size \(frames x passes\): (.*)", proc.stderr)
+        assert passes is not None, proc.stderr
+        runs[name] = (records(json_path), passes.group(1))
+    assert runs["ray"][0] == runs["single"][0]  # every frame's boxes and ids, per input
+    pairs = dict(re.findall(r"(\d+) x (\d+)", runs["ray"][1]))
+    assert int(pairs.get("2", 0)) >= 2 * FRAMES - 2, runs["ray"][1]  # two streams a pass
 
 
 def _worker_playing(clips: list[Path], folder: Path) -> psutil.Process:

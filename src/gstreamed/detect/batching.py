@@ -156,6 +156,11 @@ class SharedDetector:
         while (batch := self._next_batch()) is not None:
             try:
                 outputs = self._forward([r.tensor for r in batch])
+                if len(outputs) != len(batch):
+                    raise GstreamedError(
+                        f"the model gave {len(outputs)} output(s) for a batch of {len(batch)} "
+                        "frames: its batch dimension is not really dynamic (use --batch 1)"
+                    )
             except BaseException as exc:  # handed to every waiting stream
                 for request in batch:
                     request.error = exc
