@@ -97,8 +97,8 @@ class Series:
 
     def merge(self, other: Series) -> None:
         """Take in ``other``'s durations (its samples appended while there is room)."""
-        for seconds in [other.first] if other.first is not None else []:
-            self.add(seconds)
+        if other.first is not None:
+            self.add(other.first)
         self.count += other.count
         self.total += other.total
         self.low, self.high = min(self.low, other.low), max(self.high, other.high)
@@ -154,11 +154,6 @@ class Timings:
         with self._lock:
             for stage, series in other.series.items():
                 self.series.setdefault(stage, Series()).merge(series)
-
-    def count(self, stage: str) -> int:
-        """How many durations of ``stage`` were recorded."""
-        series = self.series.get(stage)
-        return series.count + (series.first is not None) if series is not None else 0
 
     def values(self, stage: str) -> list[float]:
         """The durations of ``stage`` in the order recorded (a sample of them past
