@@ -8,6 +8,7 @@ from track_helpers import box, frame, ids_per_object, run, tracked, with_gap
 
 from gstreamed.errors import GstreamedError
 from gstreamed.track import SortTracker, create_tracker
+from gstreamed.track.kalman import SortKalman
 
 
 def test_max_age_bridges_a_gap_of_that_length() -> None:
@@ -78,3 +79,31 @@ def test_predict_moves_tracks_and_skipped_frames_are_not_misses() -> None:
 def test_rejects_bad_params(params: dict) -> None:
     with pytest.raises(GstreamedError):
         create_tracker("sort", **params)
+
+
+def test_compact_filter_equals_the_matrix_filter() -> None:
+    """The compact covariance gives abewley/sort's 7x7 Kalman filter, step for step."""
+    f = np.eye(7)
+    f[[0, 1, 2], [4, 5, 6]] = 1.0
+    q = np.diag([1.0, 1.0, 1.0, 1.0, 0.01, 0.01, 0.0001])
+    r = np.diag([1.0, 1.0, 10.0, 10.0])
+    h = np.eye(4, 7)
+    rng = np.random.default_rng(3)
+    boxes = np.cumsum(rng.normal(2.0, 3.0, (12, 4)), axis=0) + np.array([100, 100, 160, 220])
+    z = SortKalman.measure(boxes)
+    mean, cov = SortKalman.initiate(z[:1])
+    x, p = mean[0, :7].copy(), np.diag([10.0] * 4 + [1e4] * 3)
+    for step, measured in enumerate(z[1:]):
+        mean, cov = SortKalman.predict(mean, cov)
+        x, p = f @ x, f @ p @ f.T + q
+        if step % 4 != 3:  # every fourth frame without a measurement
+            mean, cov = SortKalman.update(mean, cov, measured[None])
+            gain = p @ h.T @ np.linalg.inv(h @ p @ h.T + r)
+            x, p = x + gain @ (measured - h @ x), (np.eye(7) - gain @ h) @ p
+        full = np.zeros((7, 7))
+        full[range(4), range(4)] = cov[0, 0]
+        full[[0, 1, 2], [4, 5, 6]] = full[[4, 5, 6], [0, 1, 2]] = cov[0, 1, :3]
+        full[[4, 5, 6], [4, 5, 6]] = cov[0, 2, :3]
+        assert mean[0, 7] == cov[0, 1, 3] == cov[0, 2, 3] == 0.0  # r has no velocity
+        np.testing.assert_allclose(mean[0, :7], x, rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(full, p, rtol=1e-9, atol=1e-9)

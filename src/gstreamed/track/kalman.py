@@ -72,12 +72,29 @@ def _update(
 
 
 class SortKalman:
-    """abewley/sort's filter: state [cx, cy, s, r, vcx, vcy, vs], s = area, r = aspect w/h."""
+    """abewley/sort's filter: state [cx, cy, s, r, vcx, vcy, vs], s = area, r = aspect w/h.
 
-    F = _transition(7, 3)
-    Q = np.diag([1.0, 1.0, 1.0, 1.0, 0.01, 0.01, 0.0001])
+    Its covariance never couples a component with anything but its own velocity (P0, Q and
+    R are diagonal, F adds each velocity to its component), so it is kept compactly as
+    [T, 3, 4]: per measured component its variance, its covariance with its velocity and
+    the velocity's variance. The mean is [T, 8] with a velocity of r that stays 0 (its
+    variances do). Predict and update are then a few element-wise operations: the same
+    numbers as with 7x7 matrices, twice as fast.
+    """
+
+    P0 = np.array([[10.0] * 4, [0.0] * 4, [1e4, 1e4, 1e4, 0.0]])
+    Q = np.array([[1.0] * 4, [0.0] * 4, [0.01, 0.01, 0.0001, 0.0]])
     R = np.array([1.0, 1.0, 10.0, 10.0])
-    P0 = np.diag([10.0, 10.0, 10.0, 10.0, 1e4, 1e4, 1e4])
+    F = _transition(8, 3)
+    # F P F^T on the compact covariance, as a matrix acting on its 12 numbers: a component's
+    # variance gains 2x its covariance with the velocity and the velocity's variance, that
+    # covariance gains the velocity's variance.
+    COV_STEP = np.kron([[1, 0, 0], [2, 1, 0], [1, 1, 1]], np.eye(4))
+
+    @staticmethod
+    def empty() -> tuple[np.ndarray, np.ndarray]:
+        """Means and covariances of no tracks."""
+        return np.zeros((0, 8)), np.zeros((0, 3, 4))
 
     @staticmethod
     def measure(xyxy: np.ndarray) -> np.ndarray:
@@ -102,24 +119,30 @@ class SortKalman:
     @classmethod
     def initiate(cls, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """New tracks at measurements z [K,4] with zero velocity."""
-        mean = np.zeros((len(z), 7))
+        mean = np.zeros((len(z), 8))
         mean[:, :4] = z
         return mean, np.repeat(cls.P0[None], len(z), axis=0)
 
     @classmethod
     def predict(cls, mean: np.ndarray, cov: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """One step ahead; an area velocity that would make the area negative is zeroed."""
-        mean = mean.copy()
-        mean[mean[:, 6] + mean[:, 2] <= 0, 6] = 0.0
-        mean[:, :3] += mean[:, 4:7]
-        return mean, cls.F @ cov @ cls.F.T + cls.Q
+        shrinking = mean[:, 6] + mean[:, 2] <= 0
+        if shrinking.any():
+            mean = mean.copy()
+            mean[shrinking, 6] = 0.0
+        cov = (cov.reshape(-1, 12) @ cls.COV_STEP).reshape(-1, 3, 4) + cls.Q
+        return mean @ cls.F.T, cov
 
     @classmethod
     def update(
         cls, mean: np.ndarray, cov: np.ndarray, z: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         """Correct tracks with their measurements z [K,4]."""
-        return _update(mean, cov, z, cls.R)
+        # Gains of each component and of its velocity: cov(., x) / (var(x) + R).
+        gain = cov[:, :2] / (cov[:, 0] + cls.R)[:, None]
+        mean = mean + (gain * (z - mean[:, :4])[:, None]).reshape(len(mean), 8)
+        # P - K H P: each variance and covariance loses its gain times the covariance with x.
+        return mean, cov - np.take(gain, [0, 0, 1], axis=1) * np.take(cov, [0, 1, 1], axis=1)
 
 
 class XyahKalman:

@@ -7,6 +7,7 @@ ground truth adds ``class,visibility`` after ``conf`` (conf 0 = "ignore" in grou
 from __future__ import annotations
 
 import configparser
+import io
 import math
 import warnings
 from collections.abc import Iterable
@@ -98,14 +99,14 @@ def read_mot(path: str | Path) -> MotTable:
 def _parse_fast(text: str) -> np.ndarray | None:
     """The rows as [N, 8] (conf 1, class -1 filled in) when every line has the same number
     (>= 6) of fields and every value is allowed; None otherwise."""
-    first = next((ln for ln in text.splitlines() if ln.strip() and ln[0] != "#"), None)
+    first = next((ln for ln in io.StringIO(text) if ln.strip() and ln[0] != "#"), None)
     if first is None:
         return np.zeros((0, 8))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             data = np.loadtxt(
-                text.splitlines(),
+                io.StringIO(text),
                 delimiter="," if "," in first else None,
                 comments="#",
                 ndmin=2,

@@ -85,9 +85,9 @@ class OcSortTracker(Tracker):
         self._frame = 0
         self._next_id = 1
         k = self.delta_t
-        self._mean, self._cov = np.zeros((0, 7)), np.zeros((0, 7, 7))
+        self._mean, self._cov = SortKalman.empty()
         # The filter one frame after the last observation, where a re-update starts.
-        self._saved_mean, self._saved_cov = np.zeros((0, 7)), np.zeros((0, 7, 7))
+        self._saved_mean, self._saved_cov = SortKalman.empty()
         self._since_update = np.zeros(0, np.int64)  # detection frames without a match
         self._gap = np.zeros(0, np.int64)  # frames since the last observation
         self._streak = np.zeros(0, np.int64)

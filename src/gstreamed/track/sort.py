@@ -36,8 +36,7 @@ class SortTracker(Tracker):
         """Drop every track and restart ids at 1."""
         self._frame = 0
         self._next_id = 1
-        self._mean = np.zeros((0, 7))
-        self._cov = np.zeros((0, 7, 7))
+        self._mean, self._cov = SortKalman.empty()
         self._since_update = np.zeros(0, dtype=np.int64)
         self._streak = np.zeros(0, dtype=np.int64)
         self._ids = np.zeros(0, dtype=np.int64)  # 0 until first reported
@@ -54,13 +53,12 @@ class SortTracker(Tracker):
 
         det_rows = np.flatnonzero(valid_boxes(detections.xyxy))
         det_boxes = detections.xyxy[det_rows].astype(np.float64)
+        measured = SortKalman.measure(det_boxes)
         rows, cols = associate(iou_matrix(det_boxes, track_boxes), self.iou_threshold)
 
         matched_det = np.full(len(self._ids), -1, dtype=np.int64)
         if len(cols):
-            mean, cov = SortKalman.update(
-                self._mean[cols], self._cov[cols], SortKalman.measure(det_boxes[rows])
-            )
+            mean, cov = SortKalman.update(self._mean[cols], self._cov[cols], measured[rows])
             self._mean[cols], self._cov[cols] = mean, cov
             self._since_update[cols] = 0
             self._streak[cols] += 1
@@ -71,7 +69,7 @@ class SortTracker(Tracker):
         new = np.ones(len(det_rows), dtype=bool)
         new[rows] = False
         if new.any():
-            mean, cov = SortKalman.initiate(SortKalman.measure(det_boxes[new]))
+            mean, cov = SortKalman.initiate(measured[new])
             count = len(mean)
             self._mean = np.concatenate([self._mean, mean])
             self._cov = np.concatenate([self._cov, cov])
@@ -107,8 +105,8 @@ class SortTracker(Tracker):
             return np.zeros((0, 4))
         self._mean, self._cov = SortKalman.predict(self._mean, self._cov)
         boxes = SortKalman.boxes(self._mean)
-        finite = np.isfinite(boxes).all(axis=1)
-        if not finite.all():
+        if not np.isfinite(boxes).all():
+            finite = np.isfinite(boxes).all(axis=1)
             self._keep(finite)
             boxes = boxes[finite]
         return boxes
