@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 from track_helpers import box, frame, ids_per_object, occlusion, run, tracked, with_gap
 
+from gstreamed.detect.detections import Detections
 from gstreamed.errors import GstreamedError
-from gstreamed.track import ByteTracker, create_tracker
+from gstreamed.track import BotSortTracker, ByteTracker, create_tracker
 
 
 def test_survives_long_gap() -> None:
@@ -114,3 +115,44 @@ def test_lost_in_low_recovers_a_lost_track_from_low_scores() -> None:
     assert plain_ids[13:21] == [[-1]] * 8 and plain_ids[21:] == [[1]] * 9
     assert eager_ids[13:] == [[1]] * 17
     assert create_tracker("botsort").lost_in_low and not create_tracker("bytetrack").lost_in_low
+
+
+def _every_third(tracker: ByteTracker, dets: list[Detections]) -> list[int]:
+    """Detections on every third frame, predictions between (--detect-every 3); the ids
+    reported on each frame."""
+    ids: list[int] = []
+    for t, dets_now in enumerate(dets):
+        out = tracker.update(dets_now) if t % 3 == 0 else tracker.predict()
+        ids.extend(tracked(out).track_id.tolist())
+    return ids
+
+
+@pytest.mark.parametrize("cls", [ByteTracker, BotSortTracker])
+def test_a_fast_new_object_is_confirmed_across_skipped_frames(cls: type[ByteTracker]) -> None:
+    # 10 px a frame: 30 px between detection frames; a 40 px box without a velocity yet
+    # overlaps its next detection by IoU 0.14 only, the buffered boxes by 0.49.
+    dets = [frame([])] * 3 + [frame([box(10 + 10 * t, 50, w=40, h=40)]) for t in range(30)]
+    assert set(_every_third(cls(), dets)) == {1}
+    assert _every_third(cls(gap_buffer=0.0), dets) == []  # never confirmed: a new track each time
+    assert set(ids for ids in run(cls(), dets) for ids in ids.track_id.tolist()) == {1}
+
+
+def test_a_low_score_detection_confirms_a_track_after_skipped_frames() -> None:
+    # Seen once at 0.9, then only at 0.4: each detection frame stands for three frames.
+    dets = [frame([])] * 3 + [frame([box(100, 50)], conf=0.9 if t == 0 else 0.4) for t in range(15)]
+    assert set(_every_third(ByteTracker(), dets)) == {1}
+    assert run(ByteTracker(), dets)[-1].track_id.tolist() == []  # every frame: ByteTrack's rule
+
+
+def test_skipped_frames_count_towards_the_lost_buffer() -> None:
+    # track_buffer 30 at 30 fps: a track unseen for 30 frames is dropped, skipped ones included.
+    def seen_again_after(gap: int) -> list[int]:
+        tracker = ByteTracker()
+        for _ in range(6):
+            tracker.update(frame([box(100, 50)]))
+        for t in range(gap - 1):
+            tracker.update(frame([])) if t % 3 == 0 else tracker.predict()
+        return tracked(tracker.update(frame([box(100, 50)]))).track_id.tolist()
+
+    assert seen_again_after(24) == [1]
+    assert seen_again_after(36) != [1]

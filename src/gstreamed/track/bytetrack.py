@@ -11,7 +11,7 @@ from gstreamed.detect.detections import Detections
 from gstreamed.params import param
 from gstreamed.track.base import Tracker
 from gstreamed.track.kalman import XyahKalman, XywhKalman
-from gstreamed.track.matching import assign_below, iou_matrix, valid_boxes
+from gstreamed.track.matching import assign_below, grown, iou_matrix, valid_boxes
 
 TRACKED, LOST = 1, 2
 DUPLICATE_IOU = 0.85  # ByteTrack's remove_duplicate_stracks: IoU distance < 0.15
@@ -69,6 +69,12 @@ class ByteTracker(Tracker):
         "lost tracks also take part in the low-score association (objects coming out of "
         "an occlusion are often seen with a low score first)",
     )
+    gap_buffer: float = param(
+        0.3,
+        "after frames without detections (--detect-every), unconfirmed tracks are matched "
+        "by the IoU of boxes grown by this fraction of their size per skipped frame",
+        minimum=0.0,
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -109,7 +115,9 @@ class ByteTracker(Tracker):
         if frame is not None:
             self._compensate(frame, boxes[usable])
         unconfirmed = np.flatnonzero((state == TRACKED) & ~activated)
-        iou = iou_matrix(self.KALMAN.boxes(self._mean), boxes)  # every track x every detection
+        track_boxes = self.KALMAN.boxes(self._mean)
+        iou = iou_matrix(track_boxes, boxes)  # every track x every detection
+        self._buffer_skipped(iou, unconfirmed, track_boxes, boxes)
 
         match_track: list[np.ndarray] = []
         match_det: list[np.ndarray] = []
@@ -134,6 +142,7 @@ class ByteTracker(Tracker):
         newly_lost = np.ones(len(remaining), dtype=bool)
         newly_lost[rows] = False
         state[remaining[newly_lost]] = LOST
+        low = np.delete(low, cols)
 
         # Unconfirmed (one-frame-old) tracks with the high-score detections left over.
         high = high[free_high]
@@ -141,10 +150,19 @@ class ByteTracker(Tracker):
         rows, cols = assign_below(cost, self.unconfirmed_match_thresh)
         match_track.append(unconfirmed[rows])
         match_det.append(high[cols])
+        starters = np.delete(high, cols)
+
+        # After skipped frames (--detect-every), an unconfirmed track left without a match may
+        # be confirmed by a low-score detection: one detection frame stands for several.
+        stale = np.delete(unconfirmed, rows)
+        stale = stale[self._frame - self._last_frame[stale] > 1]
+        cost = self._cost(iou, stale, low, scores, False)
+        rows, cols = assign_below(cost, self.second_match_thresh)
+        match_track.append(stale[rows])
+        match_det.append(low[cols])
         removed = np.zeros(len(state), dtype=bool)
         removed[unconfirmed] = True
-        removed[unconfirmed[rows]] = False
-        starters = np.delete(high, cols)
+        removed[np.concatenate(match_track[-2:])] = False
 
         tracks = np.concatenate(match_track)
         dets = np.concatenate(match_det)
@@ -182,8 +200,10 @@ class ByteTracker(Tracker):
         return self._result(detections, out_rows, out_ids, self.KALMAN.boxes(self._mean[report]))
 
     def predict(self) -> Detections:
-        """Move the active and lost tracks one frame; returns the active ones' boxes."""
-        self._advance()
+        """Move every track one frame (a frame without detections: it counts towards lost
+        tracks' buffer); returns the active ones' boxes."""
+        self._frame += 1
+        self._advance(unconfirmed=True)
         shown = self._reported()
         return self._predicted(
             self.KALMAN.boxes(self._mean[shown]),
@@ -192,18 +212,32 @@ class ByteTracker(Tracker):
             self._class[shown],
         )
 
-    def _advance(self) -> np.ndarray:
+    def _advance(self, unconfirmed: bool = False) -> np.ndarray:
         """Kalman-predict the confirmed and lost tracks (lost ones without size velocity,
-        as the originals); returns their indices, confirmed first."""
+        as the originals) and, with ``unconfirmed``, the one-detection-old ones (skipped
+        frames: their covariance grows, so their next match gives them a velocity); returns
+        the confirmed and lost ones' indices, confirmed first."""
         lost = self._state == LOST
-        pool = np.concatenate(
-            [np.flatnonzero((self._state == TRACKED) & self._activated), np.flatnonzero(lost)]
-        )
-        if len(pool):
-            mean = self._mean[pool]
-            mean[np.flatnonzero(lost[pool])[:, None], list(self.KALMAN.LOST_STILL)] = 0.0
-            self._mean[pool], self._cov[pool] = self.KALMAN.predict(mean, self._cov[pool])
+        confirmed = (self._state == TRACKED) & self._activated
+        pool = np.concatenate([np.flatnonzero(confirmed), np.flatnonzero(lost)])
+        moved = np.flatnonzero(self._state != 0) if unconfirmed else pool
+        if len(moved):
+            mean = self._mean[moved]
+            mean[np.flatnonzero(lost[moved])[:, None], list(self.KALMAN.LOST_STILL)] = 0.0
+            self._mean[moved], self._cov[moved] = self.KALMAN.predict(mean, self._cov[moved])
         return pool
+
+    def _buffer_skipped(
+        self, iou: np.ndarray, unconfirmed: np.ndarray, track_boxes: np.ndarray, boxes: np.ndarray
+    ) -> None:
+        """Replace the IoU of unconfirmed tracks last seen frames ago (skipped frames) by the
+        IoU of boxes grown by ``gap_buffer`` per skipped frame (C-BIoU's buffered IoU): a
+        track without a velocity yet cannot follow a fast object over the gap."""
+        gap = self._frame - self._last_frame[unconfirmed]
+        for frames in np.unique(gap[gap > 1]):
+            rows = unconfirmed[gap == frames]
+            grow = self.gap_buffer * (frames - 1)
+            iou[rows] = iou_matrix(grown(track_boxes[rows], grow), grown(boxes, grow))
 
     def _compensate(self, frame: np.ndarray, boxes: np.ndarray) -> None:
         """Camera-motion compensation of every track before the association, from the

@@ -58,6 +58,12 @@ def assign_below(cost: np.ndarray, limit: float) -> tuple[np.ndarray, np.ndarray
     return rows[keep], cols[keep]
 
 
+def grown(xyxy: np.ndarray, fraction: float) -> np.ndarray:
+    """Boxes xyxy [N,4] grown on every side by ``fraction`` of their width and height."""
+    size = xyxy[:, 2:] - xyxy[:, :2]
+    return np.concatenate([xyxy[:, :2] - fraction * size, xyxy[:, 2:] + fraction * size], axis=1)
+
+
 def valid_boxes(xyxy: np.ndarray) -> np.ndarray:
     """Mask of boxes with finite coordinates and positive width and height."""
     return np.isfinite(xyxy).all(axis=1) & (xyxy[:, 2] > xyxy[:, 0]) & (xyxy[:, 3] > xyxy[:, 1])
