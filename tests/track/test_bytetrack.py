@@ -156,3 +156,18 @@ def test_skipped_frames_count_towards_the_lost_buffer() -> None:
 
     assert seen_again_after(24) == [1]
     assert seen_again_after(36) != [1]
+
+
+@pytest.mark.parametrize("crowd_iou", [0.3, 1.0])
+def test_overlapping_objects_are_matched_jointly_in_a_crowd(crowd_iou: float) -> None:
+    # A (front) and B (behind) overlap (IoU 0.45). Then B is seen at 0.3 only and A's box
+    # comes out shifted towards B: alone, the high-score box fits B's track better.
+    a, b = box(100, 50), box(115, 50)
+    dets = [frame([a, b]) for _ in range(10)]
+    dets.append(frame([box(108, 50), b], conf=[0.9, 0.3]))
+    out = run(ByteTracker(crowd_iou=crowd_iou), dets)[-1]
+    ids_by_x = dict(zip(out.raw_xyxy[:, 0].tolist(), out.track_id.tolist(), strict=True))
+    if crowd_iou < 1.0:  # one assignment of both boxes: each track keeps its object
+        assert ids_by_x == {108.0: 1, 115.0: 2}
+    else:  # ByteTrack's order: B's track takes A's box, A's track finds nothing
+        assert ids_by_x == {108.0: 2}

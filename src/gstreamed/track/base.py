@@ -81,7 +81,7 @@ class Tracker(ParamSet, ABC):
     def _name_reported(self, ids: np.ndarray, report: np.ndarray) -> None:
         """Give the reported tracks that have no id yet (0 in ``ids``) the next ids."""
         unnamed = report & (ids == 0)
-        count = int(unnamed.sum())
+        count = int(np.count_nonzero(unnamed))
         if count:
             ids[unnamed] = np.arange(self._next_id, self._next_id + count)
             self._next_id += count

@@ -30,6 +30,7 @@ class BotSortTracker(ByteTracker):
     track_thresh: float = redefault(ByteTracker, "track_thresh", 0.6)
     new_track_thresh: float = redefault(ByteTracker, "new_track_thresh", 0.7)
     lost_in_low: bool = redefault(ByteTracker, "lost_in_low", True)
+    crowd_iou: float = redefault(ByteTracker, "crowd_iou", 0.3)
     cmc: bool = param(True, "compensate camera motion, estimated from the frames when given")
 
     def reset(self) -> None:

@@ -69,6 +69,13 @@ class ByteTracker(Tracker):
         "lost tracks also take part in the low-score association (objects coming out of "
         "an occlusion are often seen with a low score first)",
     )
+    crowd_iou: float = param(
+        1.0,
+        "tracks whose predicted box overlaps another track's by more than this IoU also "
+        "consider the low-score detections in the first association (1 = off)",
+        minimum=0.0,
+        maximum=1.0,
+    )
     gap_buffer: float = param(
         0.3,
         "after frames without detections (--detect-every), unconfirmed tracks are matched "
@@ -122,15 +129,22 @@ class ByteTracker(Tracker):
         match_track: list[np.ndarray] = []
         match_det: list[np.ndarray] = []
 
-        # First association: confirmed + lost tracks with high-score detections.
-        cost = self._cost(iou, pool, high, scores, self.fuse_score)
+        # First association: confirmed + lost tracks with high-score detections, and tracks
+        # in a crowd also with the low-score ones. Where two objects overlap, the one behind
+        # is often seen with a low score: matched apart, its track can take the front
+        # object's box and leave the front track the low one (an identity swap).
+        crowded = self._crowded(track_boxes[pool])
+        candidates = np.concatenate([high, low[: len(low) if crowded.any() else 0]])
+        cost = self._cost(iou, pool, candidates, scores, self.fuse_score)
+        cost[~crowded, len(high) :] = np.inf
         rows, cols = assign_below(cost, self.match_thresh)
         match_track.append(pool[rows])
-        match_det.append(high[cols])
+        match_det.append(candidates[cols])
         free_track = np.ones(len(pool), dtype=bool)
         free_track[rows] = False
         free_high = np.ones(len(high), dtype=bool)
-        free_high[cols] = False
+        free_high[cols[cols < len(high)]] = False
+        low = np.delete(low, cols[cols >= len(high)] - len(high))
 
         # Second association: still-tracked (with lost_in_low: and lost) tracks with
         # low-score detections.
@@ -226,6 +240,14 @@ class ByteTracker(Tracker):
             mean[np.flatnonzero(lost[moved])[:, None], list(self.KALMAN.LOST_STILL)] = 0.0
             self._mean[moved], self._cov[moved] = self.KALMAN.predict(mean, self._cov[moved])
         return pool
+
+    def _crowded(self, boxes: np.ndarray) -> np.ndarray:
+        """Mask of the boxes that overlap another one by more than ``crowd_iou``."""
+        if self.crowd_iou >= 1.0 or len(boxes) < 2:
+            return np.zeros(len(boxes), dtype=bool)
+        overlap = iou_matrix(boxes, boxes)
+        np.fill_diagonal(overlap, 0.0)
+        return overlap.max(axis=1) > self.crowd_iou
 
     def _buffer_skipped(
         self, iou: np.ndarray, unconfirmed: np.ndarray, track_boxes: np.ndarray, boxes: np.ndarray

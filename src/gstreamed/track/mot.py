@@ -53,20 +53,16 @@ class MotTable:
         """One `Detections` per frame (index 0 = frame 1); ids become track ids."""
         count = max(num_frames or 0, self.num_frames)
         order = np.argsort(self.frame, kind="stable")
-        frames = self.frame[order]
-        bounds = np.searchsorted(frames, np.arange(1, count + 2))
-        out = []
-        for f in range(count):
-            rows = order[bounds[f] : bounds[f + 1]]
-            out.append(
-                Detections(
-                    self.xyxy[rows],
-                    self.conf[rows],
-                    np.maximum(self.class_id[rows], 0),
-                    self.id[rows],
-                )
-            )
-        return out
+        bounds = np.searchsorted(self.frame[order], np.arange(1, count + 2))
+        # Columns in frame order and in Detections' dtypes once: each frame is then views.
+        xyxy = self.xyxy[order].astype(np.float32)
+        conf = self.conf[order].astype(np.float32)
+        class_id = np.maximum(self.class_id[order], 0).astype(np.int32)
+        ids = self.id[order]
+        return [
+            Detections(xyxy[a:b], conf[a:b], class_id[a:b], ids[a:b])
+            for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)
+        ]
 
 
 def _fields(line: str) -> list[str]:
@@ -173,7 +169,7 @@ def _parse_lines(path: Path, text: str) -> np.ndarray:
 def _rows(frame_index: int, detections: Detections) -> str:
     """Result lines of one frame (0-based index in, 1-based frame out); untracked rows skipped."""
     tracked = detections.track_id != NO_TRACK
-    count = int(tracked.sum())
+    count = int(np.count_nonzero(tracked))
     if not count:
         return ""
     box = detections.xyxy[tracked].astype(np.float64)
@@ -236,7 +232,7 @@ def write_results(path: str | Path, frames: Iterable[Detections]) -> int:
     with MotWriter(path) as writer:
         for index, detections in enumerate(frames):
             writer.write(index, None, detections)
-            count += int((detections.track_id != NO_TRACK).sum())
+            count += int(np.count_nonzero(detections.track_id != NO_TRACK))
     return count
 
 
