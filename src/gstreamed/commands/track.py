@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import gc
 import logging
 import time
 from collections.abc import Iterator
@@ -45,6 +47,17 @@ def _frames(images: Path, count: int) -> Iterator[np.ndarray | None]:
         if image is None:
             raise GstreamedError(f"{path}: not an image")
         yield cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cycle collector off while results pile up: they hold no cycles, and its
+    passes over thousands of new objects were 3 % of a SORT run."""
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -104,11 +117,12 @@ def run(args: argparse.Namespace) -> int:
         info = read_seqinfo(job.seqinfo, job.name)
         frames = table.per_frame(info.length)
         tracker = tracker_from_args(args, info.frame_rate)
-        if tracker.uses_frames:
-            images = _frames(job.images, len(frames))
-            results = [tracker.update(f, image) for f, image in zip(frames, images, strict=True)]
-        else:
-            results = [tracker.update(f) for f in frames]
+        with _collector_paused():
+            if tracker.uses_frames:
+                images = zip(frames, _frames(job.images, len(frames)), strict=True)
+                results = [tracker.update(f, image) for f, image in images]
+            else:
+                results = [tracker.update(f) for f in frames]
         written = write_results(job.output, results)
         seconds = time.perf_counter() - start
         ids = np.concatenate([r.track_id for r in results] or [np.zeros(0, np.int64)])

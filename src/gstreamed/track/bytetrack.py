@@ -134,17 +134,21 @@ class ByteTracker(Tracker):
         # is often seen with a low score: matched apart, its track can take the front
         # object's box and leave the front track the low one (an identity swap).
         crowded = self._crowded(track_boxes[pool])
-        candidates = np.concatenate([high, low[: len(low) if crowded.any() else 0]])
+        joint = crowded.any()
+        candidates = np.concatenate([high, low]) if joint else high
         cost = self._cost(iou, pool, candidates, scores, self.fuse_score)
-        cost[~crowded, len(high) :] = np.inf
+        if joint:
+            cost[~crowded, len(high) :] = np.inf
         rows, cols = assign_below(cost, self.match_thresh)
         match_track.append(pool[rows])
         match_det.append(candidates[cols])
         free_track = np.ones(len(pool), dtype=bool)
         free_track[rows] = False
         free_high = np.ones(len(high), dtype=bool)
-        free_high[cols[cols < len(high)]] = False
-        low = np.delete(low, cols[cols >= len(high)] - len(high))
+        if joint:
+            low = np.delete(low, cols[cols >= len(high)] - len(high))
+            cols = cols[cols < len(high)]
+        free_high[cols] = False
 
         # Second association: still-tracked (with lost_in_low: and lost) tracks with
         # low-score detections.
@@ -168,15 +172,18 @@ class ByteTracker(Tracker):
 
         # After skipped frames (--detect-every), an unconfirmed track left without a match may
         # be confirmed by a low-score detection: one detection frame stands for several.
+        confirmed_now = unconfirmed[rows]
         stale = np.delete(unconfirmed, rows)
         stale = stale[self._frame - self._last_frame[stale] > 1]
-        cost = self._cost(iou, stale, low, scores, False)
-        rows, cols = assign_below(cost, self.second_match_thresh)
-        match_track.append(stale[rows])
-        match_det.append(low[cols])
+        if len(stale):
+            cost = self._cost(iou, stale, low, scores, False)
+            rows, cols = assign_below(cost, self.second_match_thresh)
+            match_track.append(stale[rows])
+            match_det.append(low[cols])
+            confirmed_now = np.concatenate([confirmed_now, stale[rows]])
         removed = np.zeros(len(state), dtype=bool)
         removed[unconfirmed] = True
-        removed[np.concatenate(match_track[-2:])] = False
+        removed[confirmed_now] = False
 
         tracks = np.concatenate(match_track)
         dets = np.concatenate(match_det)
@@ -256,6 +263,8 @@ class ByteTracker(Tracker):
         IoU of boxes grown by ``gap_buffer`` per skipped frame (C-BIoU's buffered IoU): a
         track without a velocity yet cannot follow a fast object over the gap."""
         gap = self._frame - self._last_frame[unconfirmed]
+        if not len(gap) or gap.max() <= 1:
+            return
         for frames in np.unique(gap[gap > 1]):
             rows = unconfirmed[gap == frames]
             grow = self.gap_buffer * (frames - 1)
