@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -248,3 +249,15 @@ def test_two_trackers_never_share_ids(gst, model: Path) -> None:
             assert len(got[name]) == 3
             for buffer in got[name]:
                 assert sorted(meta.read(buffer).track_id.tolist()) == [1, 2], name
+
+
+def test_importing_the_elements_keeps_the_sys_path_list() -> None:
+    # gst-python's plugin loader holds the sys.path list while it imports our elements;
+    # OpenCV's loader swaps it for a copy, which freed the loader's list (a segfault in
+    # gst-inspect-1.0 that came and went with the heap's layout).
+    code = (
+        "import sys; path = sys.path; import gstreamed.gst.elements; "
+        "assert sys.path is path, 'sys.path replaced'"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from functools import cache
 
 import gi
@@ -39,6 +40,21 @@ def init() -> None:
 
     register()
 
+
+def _import_opencv() -> None:
+    """Import OpenCV keeping ``sys.path`` the same list: OpenCV's loader replaces it with a
+    copy, while gst-python's plugin loader (gst-inspect-1.0, gst-launch-1.0) holds a
+    borrowed pointer to the original as it loads our elements; the freed list crashed it,
+    depending on the heap's layout."""
+    path = sys.path
+    import cv2  # noqa: F401
+
+    if sys.path is not path:
+        path[:] = sys.path
+        sys.path = path
+
+
+_import_opencv()
 
 # PyGObject gives a Python subclass of GstBase.BaseTransform its methods (set_in_place, ...)
 # only when the class is defined before a pipeline has made it wrap another BaseTransform
