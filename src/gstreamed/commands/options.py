@@ -108,10 +108,10 @@ def encoder_params(args: argparse.Namespace) -> EncoderParams:
 
 
 def add_batch_options(parser: argparse.ArgumentParser) -> None:
-    """--batch, --batch-timeout, --detect-every: how the inputs share the model."""
+    """--batch, --batch-timeout, --detect-every, --nireq: how the inputs share the model."""
     group = parser.add_argument_group("several inputs, one model")
     add_param_options(
-        group, BatchParams, only=("batch_size", "batch_timeout", "inference_interval")
+        group, BatchParams, only=("batch_size", "batch_timeout", "inference_interval", "nireq")
     )
 
 

@@ -219,9 +219,7 @@ class Runner:
         self.detector.timings = self.timings
         shared = acquire(
             instance,
-            lambda: SharedDetector(
-                self.detector, self.batching.batch_size, self.batching.batch_timeout
-            ),
+            lambda: SharedDetector.from_params(self.detector, self.batching),
         )
         self._files = OutputFiles()
         self._writers: list[ResultWriter] = []

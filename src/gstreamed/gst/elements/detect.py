@@ -89,7 +89,7 @@ class DetectElement(RgbFilter):
 
     def _shared(self, batching: BatchParams) -> SharedDetector:
         detector = self.detector or self._load_detector()
-        return SharedDetector(detector, batching.batch_size, batching.batch_timeout)
+        return SharedDetector.from_params(detector, batching)
 
     def transform(self, buffer: Gst.Buffer) -> Gst.FlowReturn:
         interval = self.props_values["inference-interval"]
