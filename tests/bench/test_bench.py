@@ -178,6 +178,7 @@ def test_bench_streams_compares_one_process_with_separate_ones(
     # The tiny model has a dynamic batch: the two streams' frames shared forward passes.
     assert sum(int(size) * n for size, n in data["batch_sizes"].items()) == 2 * frames
     assert "2" in data["batch_sizes"] and data["forward_batch"] == 2
+    assert data["forward_requests"] == 1  # a dynamic batch: one request at a time
     for key in ("one_process_fps", "separate_fps", "no_output_fps", "forward_fps"):
         assert data[key] > 0, key
     assert data["one_process_peak_mb"] > 50 and data["separate_peak_mb"] > 100

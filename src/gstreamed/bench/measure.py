@@ -77,6 +77,44 @@ def forward_samples(backend: Backend, batch: int, calls: int, warmup: int) -> li
     return samples
 
 
+def forward_throughput(
+    backend: Backend, batch: int, requests: int, calls: int, warmup: int
+) -> float:
+    """Frames/s of about ``calls`` forward passes of ``batch`` images with ``requests`` of them
+    in flight at once (threads sharing the backend, as a shared model's workers do)."""
+    h, w = backend.info.input_size
+    tensor = np.random.default_rng(0).random((batch, 3, h, w), dtype=np.float32)
+    share = max(1, calls // requests)
+    together = threading.Barrier(requests)
+    started: list[float] = []
+    finished: list[float] = []
+    failure: list[BaseException] = []
+
+    def loop() -> None:
+        try:
+            for _ in range(warmup):
+                backend.forward(tensor)
+            together.wait()
+            started.append(time.perf_counter())
+            for _ in range(share):
+                backend.forward(tensor)
+            finished.append(time.perf_counter())
+        except BaseException as exc:
+            failure.append(exc)
+            together.abort()
+
+    threads = [threading.Thread(target=loop, name="bench-forward") for _ in range(requests)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failure:
+        raise next(
+            (f for f in failure if not isinstance(f, threading.BrokenBarrierError)), failure[0]
+        )
+    return batch * share * requests / (max(finished) - min(started))
+
+
 def forward_only(backend: Backend, batch: int, calls: int, warmup: int) -> Stats:
     """`Stats` of `forward_samples`."""
     return Stats.of(forward_samples(backend, batch, calls, warmup))

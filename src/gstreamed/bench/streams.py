@@ -9,7 +9,8 @@ Measured in one run, on one clip played as N concurrent streams:
 * **one process, no output**: the same N streams in this process with ``--no-output`` (decode,
   detect, track), timed from the first frame (model load excluded), with the batch sizes the
   shared model actually ran;
-* **forward only** at that batch size (a static-batch model: batch 1), the ceiling.
+* **forward only** at that batch size (a static-batch model: batch 1) with as many forward
+  passes in flight as the shared model runs (``--nireq``), the ceiling.
 
 Wall times include start-up (imports, model load) on both sides of the process comparison.
 Peak RSS is the kernel's high-water mark (``VmHWM``), sampled until each process exits.
@@ -46,6 +47,7 @@ class StreamsResult:
     batch_sizes: dict[int, int] = field(default_factory=dict)
     forward_batch: int = 1
     forward_fps: float = 0.0  # frames/s of forward passes alone at ``forward_batch``
+    forward_requests: int = 1  # forward passes in flight at once, there and in the run
 
     @property
     def speedup(self) -> float:
@@ -82,7 +84,8 @@ class StreamsResult:
              f"{self.separate_peak_mb:.0f} (sum)", ""],
             [f"one process, {n} streams, --no-output", f"{self.no_output_fps:.1f}", "",
              f"**{self.forward_efficiency:.2f}x** forward-only; passes (frames x n): {batches}"],
-            [f"forward only, batch {self.forward_batch}", f"{self.forward_fps:.1f}", "", ""],
+            [f"forward only, batch {self.forward_batch}, {self.forward_requests} in flight",
+             f"{self.forward_fps:.1f}", "", ""],
         ]  # fmt: skip
         table = markdown_table(["run", "aggregate FPS", "peak RSS MB", "ratio"], rows)
         return f"### {n} streams of {self.clip} ({self.clip_frames} frames each)\n\n{table}\n"
@@ -135,13 +138,15 @@ def bench_streams(
     cli_options: list[str],
     run_in_process: InProcessRun,
     forward_fps: Callable[[int], float | None],
+    forward_requests: int = 1,
 ) -> StreamsResult:
     """Measure ``streams`` copies of ``clip`` (see the module doc).
 
     ``cli_options`` (model, backend, ...) go to every ``gstreamed`` process;
     ``run_in_process(clips)`` runs the no-output streams here and returns their
     ``(frames, seconds, batch sizes)``; ``forward_fps(batch)`` is forward-only frames/s at
-    ``batch``, or None where the model's batch dimension is fixed below it.
+    ``batch`` with ``forward_requests`` passes in flight (as the shared model runs them), or
+    None where the model's batch dimension is fixed below it.
     """
     gstreamed = [sys.executable, "-m", "gstreamed"]
     with tempfile.TemporaryDirectory(prefix="gstreamed-streams-") as tmp:
@@ -167,4 +172,5 @@ def bench_streams(
     if fps is None:
         used, fps = 1, forward_fps(1)
     result.forward_batch, result.forward_fps = used, fps or 0.0
+    result.forward_requests = forward_requests
     return result

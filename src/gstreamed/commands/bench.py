@@ -164,8 +164,9 @@ def run(args: argparse.Namespace) -> int:
 
 def _streams(args: argparse.Namespace, model: Path) -> int:
     """``bench --streams N``: see `gstreamed.bench.streams`."""
-    from gstreamed.bench.measure import forward_only
+    from gstreamed.bench.measure import forward_throughput
     from gstreamed.bench.streams import bench_streams
+    from gstreamed.detect.batching import requests_for
     from gstreamed.detect.detector import load_detector
     from gstreamed.gst.runner import Runner, make_inputs
     from gstreamed.gst.samples import write_test_clip
@@ -197,20 +198,21 @@ def _streams(args: argparse.Namespace, model: Path) -> int:
         ).run()
         return summary.frames, summary.seconds, dict(summary.batch_sizes)
 
+    requests = requests_for(detector.backend)  # as the in-process run's shared model
+
     def forward_fps(batch: int) -> float | None:
         if batch > detector.backend.max_batch:
             return None
         calls = max(3, args.frames // batch)
-        return (
-            forward_only(detector.backend, batch, calls, max(1, args.warmup // batch))
-            .per(batch)
-            .fps
-        )
+        warmup = max(1, args.warmup // batch)
+        return forward_throughput(detector.backend, batch, requests, calls, warmup)
 
     with tempfile.TemporaryDirectory(prefix="gstreamed-bench-") as tmp:
         clip = args.input or write_test_clip(Path(tmp) / "bench-1280x720.mp4", args.frames)
         print(f"bench: {args.streams} streams of {clip} ...", file=sys.stderr, flush=True)
-        result = bench_streams(args.streams, clip, cli_options, run_in_process, forward_fps)
+        result = bench_streams(
+            args.streams, clip, cli_options, run_in_process, forward_fps, requests
+        )
     markdown = result.to_markdown()
     print(markdown)
     if args.out is not None:

@@ -25,6 +25,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from gstreamed.backends.base import Backend
 from gstreamed.detect.detections import Detections
 from gstreamed.detect.detector import Detector
 from gstreamed.errors import GstreamedError
@@ -77,6 +78,12 @@ class BatchParams(ParamSet):
     )
 
 
+def requests_for(backend: Backend, nireq: int = 0) -> int:
+    """Forward passes a shared ``backend`` runs at once for the ``nireq`` setting (0: auto)."""
+    static_on_cpu = backend.device == "cpu" and backend.max_batch == 1
+    return nireq or (AUTO_CPU_REQUESTS if static_on_cpu else 1)
+
+
 @dataclass(eq=False)
 class _Request:
     tensor: np.ndarray  # [3, H, W]
@@ -98,9 +105,7 @@ class SharedDetector:
         self.detector = detector
         self.batch_size = batch_size
         self.batch_timeout = batch_timeout_ms / 1000.0
-        backend = detector.backend
-        static_on_cpu = backend.device == "cpu" and backend.max_batch == 1
-        self.requests = nireq or (AUTO_CPU_REQUESTS if static_on_cpu else 1)
+        self.requests = requests_for(detector.backend, nireq)
         self.batch_sizes: Counter[int] = Counter()  # forward passes by number of frames
         self._streams = 0
         self._pending: list[_Request] = []
