@@ -241,7 +241,7 @@ class ByteTracker(Tracker):
         lost = self._state == LOST
         confirmed = (self._state == TRACKED) & self._activated
         pool = np.concatenate([np.flatnonzero(confirmed), np.flatnonzero(lost)])
-        moved = np.flatnonzero(self._state != 0) if unconfirmed else pool
+        moved = np.arange(len(self._state)) if unconfirmed else pool
         if len(moved):
             mean = self._mean[moved]
             mean[np.flatnonzero(lost[moved])[:, None], list(self.KALMAN.LOST_STILL)] = 0.0
