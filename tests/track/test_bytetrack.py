@@ -171,3 +171,19 @@ def test_overlapping_objects_are_matched_jointly_in_a_crowd(crowd_iou: float) ->
         assert ids_by_x == {108.0: 1, 115.0: 2}
     else:  # ByteTrack's order: B's track takes A's box, A's track finds nothing
         assert ids_by_x == {108.0: 2}
+
+
+@pytest.mark.parametrize(("cls", "gap", "recovered"), [
+    (BotSortTracker, 4, True),  # BoT-SORT: recovery_iou 0.3
+    (BotSortTracker, 6, False),  # lost longer than recovery_frames (5)
+    (ByteTracker, 4, False),  # ByteTrack: off, as the original
+])  # fmt: skip
+def test_a_track_lost_briefly_is_recovered_by_its_last_seen_box(
+    cls: type[ByteTracker], gap: int, recovered: bool
+) -> None:
+    # Moving 8 px a frame, then hidden and seen again where it stopped: the prediction has
+    # run 30 px and more ahead of a 40 px box, the last seen box is where it reappears.
+    dets = [frame([])] + [frame([box(100 + 8 * t, 50)]) for t in range(10)]
+    dets += [frame([])] * gap + [frame([box(172, 50)])] * 3
+    ids = [o.track_id.tolist() for o in run(cls(), dets)[-3:]]
+    assert ids == ([[1]] * 3 if recovered else [[], [2], [2]])

@@ -19,7 +19,9 @@ class BotSortTracker(ByteTracker):
     [cx, cy, w, h] (boxes keep their own width and height, noise scaled by both), plus
     camera-motion compensation: given the frames, each frame's camera motion (sparse
     optical flow) moves every track before the association. BoT-SORT's thresholds; lost
-    tracks also take part in the low-score association (``lost_in_low``), and the filter's
+    tracks also take part in the low-score association (``lost_in_low``), overlapping
+    tracks consider low-score detections in the first association (``crowd_iou``), briefly
+    lost tracks are recovered by their last seen box (``recovery_iou``), and the filter's
     process noise trusts motion more than BoT-SORT's (see `XywhKalman`).
     """
 
@@ -31,6 +33,7 @@ class BotSortTracker(ByteTracker):
     new_track_thresh: float = redefault(ByteTracker, "new_track_thresh", 0.7)
     lost_in_low: bool = redefault(ByteTracker, "lost_in_low", True)
     crowd_iou: float = redefault(ByteTracker, "crowd_iou", 0.3)
+    recovery_iou: float = redefault(ByteTracker, "recovery_iou", 0.3)
     cmc: bool = param(True, "compensate camera motion, estimated from the frames when given")
 
     def reset(self) -> None:

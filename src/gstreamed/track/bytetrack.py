@@ -76,6 +76,17 @@ class ByteTracker(Tracker):
         minimum=0.0,
         maximum=1.0,
     )
+    recovery_iou: float = param(
+        0.0,
+        "a left-over high-score detection continues a track lost for at most "
+        "recovery_frames when it overlaps the track's last seen box by more than this IoU "
+        "(OC-SORT's observation-centric recovery; 0 = off)",
+        minimum=0.0,
+        maximum=1.0,
+    )
+    recovery_frames: int = param(
+        5, "frames (at 30 fps) a lost track can be recovered by its last seen box", minimum=0
+    )
     gap_buffer: float = param(
         0.3,
         "after frames without detections (--detect-every), unconfirmed tracks are matched "
@@ -86,6 +97,7 @@ class ByteTracker(Tracker):
     def __post_init__(self) -> None:
         super().__post_init__()
         self.max_time_lost = int(self.frame_rate / 30.0 * self.track_buffer)
+        self.max_recovery_gap = int(self.frame_rate / 30.0 * self.recovery_frames)
 
     @property
     def min_score(self) -> float:
@@ -105,6 +117,7 @@ class ByteTracker(Tracker):
         self._ids = np.zeros(0, dtype=np.int64)  # 0 until first reported
         self._score = np.zeros(0, dtype=np.float32)  # last matched detection's
         self._class = np.zeros(0, dtype=np.int32)
+        self._seen = np.zeros((0, 4))  # last matched detection's box
 
     def update(self, detections: Detections, frame: np.ndarray | None = None) -> Detections:
         """Track one frame; returns every row, those of active tracks with their ids."""
@@ -169,6 +182,7 @@ class ByteTracker(Tracker):
         match_track.append(unconfirmed[rows])
         match_det.append(high[cols])
         starters = np.delete(high, cols)
+        starters = self._recover(starters, boxes, match_track, match_det)
 
         # After skipped frames (--detect-every), an unconfirmed track left without a match may
         # be confirmed by a low-score detection: one detection frame stands for several.
@@ -197,6 +211,7 @@ class ByteTracker(Tracker):
             activated[tracks] = True
             self._last_frame[tracks] = now
             matched_det[tracks] = dets
+            self._seen[tracks] = boxes[dets]
             self._score[tracks] = detections.confidence[dets]
             self._class[tracks] = detections.class_id[dets]
 
@@ -247,6 +262,29 @@ class ByteTracker(Tracker):
             mean[np.flatnonzero(lost[moved])[:, None], list(self.KALMAN.LOST_STILL)] = 0.0
             self._mean[moved], self._cov[moved] = self.KALMAN.predict(mean, self._cov[moved])
         return pool
+
+    def _recover(
+        self,
+        starters: np.ndarray,
+        boxes: np.ndarray,
+        match_track: list[np.ndarray],
+        match_det: list[np.ndarray],
+    ) -> np.ndarray:
+        """Match left-over high-score detections (``starters``, rows of ``boxes``) to tracks
+        lost for at most ``max_recovery_gap`` frames by IoU with their last seen box,
+        appending the pairs; returns the starters left. A lost track's prediction may have
+        drifted on a velocity learnt from a few noisy boxes, its last box has not."""
+        if not self.recovery_iou or not len(starters):
+            return starters
+        lost = np.flatnonzero(
+            (self._state == LOST) & (self._frame - self._last_frame <= self.max_recovery_gap)
+        )
+        lost = np.setdiff1d(lost, np.concatenate(match_track))
+        overlap = iou_matrix(self._seen[lost], boxes[starters])
+        rows, cols = assign_below(1.0 - overlap, 1.0 - self.recovery_iou)
+        match_track.append(lost[rows])
+        match_det.append(starters[cols])
+        return np.delete(starters, cols)
 
     def _crowded(self, boxes: np.ndarray) -> np.ndarray:
         """Mask of the boxes that overlap another one by more than ``crowd_iou``."""
@@ -300,6 +338,7 @@ class ByteTracker(Tracker):
         self._ids = np.concatenate([self._ids, np.zeros(count, np.int64)])
         self._score = np.concatenate([self._score, dets.confidence[rows]])
         self._class = np.concatenate([self._class, dets.class_id[rows]])
+        self._seen = np.concatenate([self._seen, det_boxes])
 
     def _duplicates(self, alive: np.ndarray) -> np.ndarray:
         """Mask of the younger of each live tracked/lost pair that overlap almost entirely."""
@@ -323,3 +362,4 @@ class ByteTracker(Tracker):
         self._state, self._activated = self._state[mask], self._activated[mask]
         self._last_frame, self._start_frame = self._last_frame[mask], self._start_frame[mask]
         self._ids, self._score, self._class = self._ids[mask], self._score[mask], self._class[mask]
+        self._seen = self._seen[mask]
