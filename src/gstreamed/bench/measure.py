@@ -46,46 +46,21 @@ CLIP_SIZE = (1280, 720)  # the seed's benchmark clip: 1280x720 at 30 fps
 CLIP_FPS = 30
 
 
-def forward_samples(backend: Backend, batch: int, calls: int, warmup: int) -> list[float]:
-    """Seconds per forward call of a fixed random ``batch``-image tensor, after ``warmup``.
+def _timed_forwards(
+    backend: Backend, batch: int, calls: int, warmup: int, threads: int = 1
+) -> tuple[list[float], float]:
+    """Seconds of each of ``calls`` forward calls of a fixed random ``batch``-image tensor on
+    each of ``threads`` fresh threads at once (after ``warmup`` calls each, then started
+    together), and the wall seconds from the first timed call to the last one's end.
 
-    The loop runs on a fresh thread, as the pipeline's inference does on a GStreamer
-    streaming thread: thread-local threading state differs from the main thread's (PyTorch's
-    OpenMP pool on the main thread was measured 3-5x slower on a loaded 2-core machine).
+    Fresh threads, as the pipeline's inference runs on GStreamer streaming threads:
+    thread-local threading state differs from the main thread's (PyTorch's OpenMP pool on
+    the main thread was measured 3-5x slower on a loaded 2-core machine).
     """
     h, w = backend.info.input_size
     tensor = np.random.default_rng(0).random((batch, 3, h, w), dtype=np.float32)
+    together = threading.Barrier(threads)
     samples: list[float] = []
-    failure: list[BaseException] = []
-
-    def loop() -> None:
-        try:
-            for _ in range(warmup):
-                backend.forward(tensor)
-            for _ in range(calls):
-                start = time.perf_counter()
-                backend.forward(tensor)
-                samples.append(time.perf_counter() - start)
-        except BaseException as exc:
-            failure.append(exc)
-
-    worker = threading.Thread(target=loop, name="bench-forward")
-    worker.start()
-    worker.join()
-    if failure:
-        raise failure[0]
-    return samples
-
-
-def forward_throughput(
-    backend: Backend, batch: int, requests: int, calls: int, warmup: int
-) -> float:
-    """Frames/s of about ``calls`` forward passes of ``batch`` images with ``requests`` of them
-    in flight at once (threads sharing the backend, as a shared model's workers do)."""
-    h, w = backend.info.input_size
-    tensor = np.random.default_rng(0).random((batch, 3, h, w), dtype=np.float32)
-    share = max(1, calls // requests)
-    together = threading.Barrier(requests)
     started: list[float] = []
     finished: list[float] = []
     failure: list[BaseException] = []
@@ -96,23 +71,40 @@ def forward_throughput(
                 backend.forward(tensor)
             together.wait()
             started.append(time.perf_counter())
-            for _ in range(share):
+            for _ in range(calls):
+                start = time.perf_counter()
                 backend.forward(tensor)
+                samples.append(time.perf_counter() - start)
             finished.append(time.perf_counter())
         except BaseException as exc:
             failure.append(exc)
             together.abort()
 
-    threads = [threading.Thread(target=loop, name="bench-forward") for _ in range(requests)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    workers = [threading.Thread(target=loop, name="bench-forward") for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
     if failure:
         raise next(
             (f for f in failure if not isinstance(f, threading.BrokenBarrierError)), failure[0]
         )
-    return batch * share * requests / (max(finished) - min(started))
+    return samples, max(finished) - min(started)
+
+
+def forward_samples(backend: Backend, batch: int, calls: int, warmup: int) -> list[float]:
+    """Seconds per forward call of a fixed random ``batch``-image tensor, after ``warmup``,
+    on a fresh thread (see `_timed_forwards`)."""
+    return _timed_forwards(backend, batch, calls, warmup)[0]
+
+
+def forward_throughput(
+    backend: Backend, batch: int, requests: int, calls: int, warmup: int
+) -> float:
+    """Frames/s of about ``calls`` forward passes of ``batch`` images with ``requests`` of them
+    in flight at once (threads sharing the backend, as a shared model's workers do)."""
+    samples, seconds = _timed_forwards(backend, batch, max(1, calls // requests), warmup, requests)
+    return batch * len(samples) / seconds
 
 
 def forward_only(backend: Backend, batch: int, calls: int, warmup: int) -> Stats:
