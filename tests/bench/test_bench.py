@@ -168,17 +168,18 @@ def test_bench_streams_compares_one_process_with_separate_ones(
     proc = subprocess.run(
         [sys.executable, "-m", "gstreamed", "bench", "--streams", "2", "--model", str(tiny_model),
          "--input", str(tiny_clip), "--backends", "ort", "--devices", "cpu", "--frames", "6",
-         "--out", str(out)],
+         "--nireq", "1", "--out", str(out)],
         capture_output=True, text=True, timeout=240, check=False,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     data = json.loads((out / "streams.json").read_text())
     frames = data["clip_frames"]
     assert data["streams"] == 2 and frames > 0
-    # The tiny model has a dynamic batch: the two streams' frames shared forward passes.
+    # The tiny model has a dynamic batch and one request runs at a time: the two streams'
+    # frames shared forward passes.
     assert sum(int(size) * n for size, n in data["batch_sizes"].items()) == 2 * frames
     assert "2" in data["batch_sizes"] and data["forward_batch"] == 2
-    assert data["forward_requests"] == 1  # a dynamic batch: one request at a time
+    assert data["forward_requests"] == 1
     for key in ("one_process_fps", "separate_fps", "no_output_fps", "forward_fps"):
         assert data[key] > 0, key
     assert data["one_process_peak_mb"] > 50 and data["separate_peak_mb"] > 100

@@ -105,7 +105,8 @@ def test_every_input_gets_its_own_outputs_and_tracker(
 def test_frames_of_several_streams_share_forward_passes(
     cli: CliRunner, streams: dict[str, Path], moving_batch_model: Path, tmp_path: Path
 ) -> None:
-    # Same length, so all three streams stay open together; a long timeout fills every batch.
+    # Same length, so all three streams stay open together; one request at a time and a
+    # long timeout fill every batch.
     clips = [
         media.make_video(tmp_path / f"{p}.mkv", 96, 64, 10, 10, pattern=p)
         for p in ("white", "black", "red")
@@ -120,6 +121,8 @@ def test_frames_of_several_streams_share_forward_passes(
         "--no-output",
         "--batch-timeout",
         "5000",
+        "--nireq",
+        "1",
     )
     assert proc.returncode == 0, proc.stderr
     counts = _batch_counts(proc.stderr)
@@ -149,7 +152,8 @@ def test_a_model_whose_batch_is_not_really_dynamic_fails_every_stream_at_once(
     clips = [
         media.make_video(tmp_path / f"{p}.mkv", 96, 64, 10, 10, pattern=p) for p in ("white", "red")
     ]
-    proc = cli(*clips, "--model", liar, "--no-output", "--batch-timeout", "5000", timeout=60)
+    options = ("--no-output", "--batch-timeout", "5000", "--nireq", "1")  # batches of two
+    proc = cli(*clips, "--model", liar, *options, timeout=60)
     assert proc.returncode == 1
     errors = [line for line in proc.stderr.splitlines() if "error:" in line]
     assert len(errors) == 2 and all("not really dynamic" in line for line in errors), errors
@@ -213,13 +217,13 @@ def test_elements_naming_one_model_instance_batch_together(moving_batch_model: P
     branch = (
         "videotestsrc num-buffers=12 pattern={} ! video/x-raw,width=96,height=64 ! "
         "videoconvert ! video/x-raw,format=RGB ! gstreamed_detect model={} "
-        "model-instance-id=wall batch-size=2 batch-timeout=5000 ! fakesink"
+        "model-instance-id=wall batch-size=2 batch-timeout=5000 nireq=1 ! fakesink"
     )
     pipeline = Gst.parse_launch(
         " ".join(branch.format(p, moving_batch_model) for p in ("white", "black"))
     )
     # Holding the instance first lets the test read its batch sizes afterwards.
-    shared = acquire("wall", lambda: SharedDetector(load_detector(moving_batch_model), 2, 5000))
+    shared = acquire("wall", lambda: SharedDetector(load_detector(moving_batch_model), 2, 5000, 1))
     try:
         pipeline.set_state(Gst.State.PLAYING)
         message = pipeline.get_bus().timed_pop_filtered(

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from models import CAR, PERSON, brightness_yolo
 
+from gstreamed.backends.base import cpu_cores
 from gstreamed.detect.batching import BatchParams, SharedDetector
 from gstreamed.detect.detector import load_detector
 
@@ -78,8 +79,42 @@ def test_requests_run_at_once_and_each_frame_answers_its_stream(
     assert len({tuple(v[0]) for v in lefts.values()}) == 4
 
 
-def test_a_dynamic_batch_model_batches_in_one_request_by_default(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("nireq", "largest"), [(0, 2), (1, 4)])
+def test_a_dynamic_batch_model_runs_each_requests_share_in_one_batch(
+    tmp_path: Path, nireq: int, largest: int
+) -> None:
     model = brightness_yolo(tmp_path / "moving.onnx", [CAR, PERSON], 32, dynamic=True)
-    shared = SharedDetector.from_params(load_detector(model), BatchParams(batch_timeout=5000))
-    _play(shared, {level: _frames(level) for level in (0, 255)})
-    assert shared.requests == 1 and shared.batch_sizes == {2: 6}
+    batching = BatchParams(batch_timeout=5000, nireq=nireq)
+    shared = SharedDetector.from_params(load_detector(model), batching)
+    _play(shared, {level: _frames(level) for level in (0, 85, 170, 255)})
+    # On a CPU two requests by default, each taking two of the four streams' frames (one
+    # each once two streams have ended); one request takes all four.
+    assert max(shared.batch_sizes) == largest
+    assert shared.batch_sizes[largest] >= 24 // largest - 2
+    assert sum(size * n for size, n in shared.batch_sizes.items()) == 24
+
+
+def _session_threads(shared: SharedDetector) -> int:
+    """The intra-op threads of the shared ONNX Runtime session (0: its default)."""
+    options = shared.detector.backend.session.get_session_options()  # type: ignore[attr-defined]
+    return int(options.intra_op_num_threads)
+
+
+@pytest.mark.parametrize("threads", [0, 3])
+def test_passes_at_once_share_the_cores_unless_a_thread_count_was_set(
+    tmp_path: Path, threads: int
+) -> None:
+    model = brightness_yolo(tmp_path / "moving.onnx", [CAR, PERSON], 32)  # static batch
+    shared = SharedDetector(load_detector(model, threads=threads), streams=4)
+    handles = [shared.stream() for _ in range(4)]
+    assert shared.requests == 2
+    assert _session_threads(shared) == (threads or max(1, cpu_cores() // 2))
+    for handle in handles[1:]:
+        handle.close()  # one stream left: its passes get every core again
+    assert _session_threads(shared) == threads
+    handles[0].close()
+    shared.close()
+    alone = SharedDetector(load_detector(model, threads=threads), streams=1)
+    alone.stream().close()
+    assert alone.requests == 1 and _session_threads(alone) == threads
+    alone.close()

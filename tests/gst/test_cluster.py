@@ -130,7 +130,7 @@ def test_inputs_of_one_task_share_the_worker_model_in_batches(
         json_path = tmp_path / f"{name}.jsonl"
         proc = cli(
             *short_clips, "--model", dynamic, "--no-output", "--tracker", "sort",
-            "--json", json_path, "--batch-timeout", "5000", *extra, timeout=180,
+            "--json", json_path, "--batch-timeout", "5000", "--nireq", "1", *extra, timeout=180,
         )  # fmt: skip
         assert proc.returncode == 0, proc.stderr
         passes = re.search(r"forward passes by batch size \(frames x passes\): (.*)", proc.stderr)

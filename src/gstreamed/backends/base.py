@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import logging
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -190,13 +191,23 @@ class Backend(Protocol):
     device: str  # "cpu", "cuda:0", ...
     info: ModelInfo
     layout: str  # head output layout, one of LAYOUTS
+    threads: int | None  # CPU threads of a forward pass as loaded; None: the backend's choice
 
     def forward(self, tensor: np.ndarray) -> np.ndarray: ...
+
+    def set_threads(self, threads: int | None) -> None:
+        """Run each forward pass on ``threads`` CPU threads from now on (None: as loaded)."""
+        ...
 
     @property
     def max_batch(self) -> int:
         """Largest batch ``forward`` accepts (1 for a static batch-1 graph)."""
         ...
+
+
+def cpu_cores() -> int:
+    """CPU cores this process may run on (its affinity mask, as a container sets it)."""
+    return len(os.sched_getaffinity(0))
 
 
 def parse_device(device: str) -> tuple[str, int]:

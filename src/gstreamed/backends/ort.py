@@ -67,27 +67,44 @@ class OrtBackend:
         path = Path(model)
         if not path.is_file():
             raise GstreamedError(f"model not found: {path}")
+        self._path = path
+        self.threads = threads or None
+        self._threads_now = self.threads
+        self._requested = _providers(device, tensorrt)
+        self.session = self._open()
+        active = self.session.get_providers()
+        if self._requested[0] != "CPUExecutionProvider" and active[0] == "CPUExecutionProvider":
+            log.warning("CUDA execution provider failed to initialise; RUNNING ON CPU")
+        self.device = device if active[0] != "CPUExecutionProvider" else "cpu"
+        self.providers = active
+        self._input, self._output, self.info, self.layout = self._inspect(path, imgsz)
+
+    def _open(self) -> ort.InferenceSession:
+        """A session of the model on the requested providers with the intra-op threads of
+        now."""
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        if threads:
-            options.intra_op_num_threads = threads
+        if self._threads_now:
+            options.intra_op_num_threads = self._threads_now
         options.log_severity_level = 3
         # Idle ORT workers must sleep, not spin: in a pipeline the decoder, converters and
         # encoder need those cores (measured 1.4-1.9x end-to-end FPS on 2 cores).
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.add_session_config_entry("session.inter_op.allow_spinning", "0")
-        providers = _providers(device, tensorrt)
         try:
-            self.session = ort.InferenceSession(str(path), options, providers=providers)
+            return ort.InferenceSession(str(self._path), options, providers=self._requested)
         except Exception as exc:  # onnxruntime raises several private exception types
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise GstreamedError(f"{path}: not a loadable ONNX model ({first})") from None
-        active = self.session.get_providers()
-        if providers[0] != "CPUExecutionProvider" and active[0] == "CPUExecutionProvider":
-            log.warning("CUDA execution provider failed to initialise; RUNNING ON CPU")
-        self.device = device if active[0] != "CPUExecutionProvider" else "cpu"
-        self.providers = active
-        self._input, self._output, self.info, self.layout = self._inspect(path, imgsz)
+            raise GstreamedError(f"{self._path}: not a loadable ONNX model ({first})") from None
+
+    def set_threads(self, threads: int | None) -> None:
+        """Run each forward pass on ``threads`` intra-op threads (None: as loaded): a new
+        session (tens of ms for a YOLO model); passes already running finish on the old
+        one."""
+        threads = threads or self.threads
+        if threads != self._threads_now:
+            self._threads_now = threads
+            self.session = self._open()
 
     def _inspect(
         self, path: Path, imgsz: int | str | Sequence[int] | None

@@ -86,8 +86,10 @@ class TorchBackend:
         imgsz: int | Sequence[int] | None = None,
     ) -> None:
         path = _weights_of(Path(model))
+        self.threads = threads or None
         if threads:
             torch.set_num_threads(threads)
+        self._threads_loaded = torch.get_num_threads()
         loaded = load_model(path)
         if imgsz is None:
             check_declared_size(loaded.info.input_size, str(path), fixed=False)
@@ -104,6 +106,11 @@ class TorchBackend:
     def max_batch(self) -> int:
         """Largest batch ``forward`` accepts."""
         return MAX_BATCH
+
+    def set_threads(self, threads: int | None) -> None:
+        """Run each forward pass on ``threads`` intra-op threads (None: as loaded; PyTorch's
+        setting is one for the whole process)."""
+        torch.set_num_threads(threads or self._threads_loaded)
 
     def forward(self, tensor: np.ndarray) -> np.ndarray:
         """Raw head output [B, 4+C, A] (float32) for a float32 NCHW batch in 0..1."""

@@ -10,13 +10,16 @@ from pathlib import Path
 
 from gstreamed.backends import BACKENDS
 from gstreamed.commands.options import (
+    add_batch_options,
     add_detection_options,
     add_encoder_options,
     add_model_options,
     add_tracker_options,
+    batch_params,
     detection_params,
     encoder_params,
     model_params,
+    param_arguments,
     tracker_from_args,
 )
 from gstreamed.errors import GstreamedError
@@ -105,6 +108,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--out", type=Path, metavar="DIR", help="write bench.md and bench.json into DIR"
     )
     add_model_options(parser, only=("model", "threads", "half"))
+    add_batch_options(parser, only=("batch_timeout", "nireq"))  # --batch is bench's own
     add_detection_options(parser)
     add_tracker_options(parser)
     parser.set_defaults(func=run)
@@ -166,7 +170,7 @@ def _streams(args: argparse.Namespace, model: Path) -> int:
     """``bench --streams N``: see `gstreamed.bench.streams`."""
     from gstreamed.bench.measure import forward_throughput
     from gstreamed.bench.streams import bench_streams
-    from gstreamed.detect.batching import requests_for
+    from gstreamed.detect.batching import pass_threads, requests_for, shares_cores
     from gstreamed.detect.detector import load_detector
     from gstreamed.gst.runner import Runner, make_inputs
     from gstreamed.gst.samples import write_test_clip
@@ -187,22 +191,28 @@ def _streams(args: argparse.Namespace, model: Path) -> int:
     cli_options += ["--preset", encoder_params(args).preset]
     if model_options.threads:
         cli_options += ["--threads", str(model_options.threads)]
+    batching = batch_params(args)
+    cli_options += param_arguments(batching)
 
     def run_in_process(clips: list[Path]) -> tuple[int, float, dict[int, int]]:
         inputs = make_inputs([str(c) for c in clips], no_media=True)
         summary = Runner(
             inputs,
             detector,
+            batching=batching,
             make_tracker=lambda rate: tracker_from_args(args, rate),
             progress=False,
         ).run()
         return summary.frames, summary.seconds, dict(summary.batch_sizes)
 
-    requests = requests_for(detector.backend)  # as the in-process run's shared model
+    # As the in-process run's shared model: passes in flight, each on its share of the cores.
+    requests = requests_for(detector.backend, batching.nireq, args.streams)
 
     def forward_fps(batch: int) -> float | None:
         if batch > detector.backend.max_batch:
             return None
+        if shares_cores(detector.backend):
+            detector.backend.set_threads(pass_threads(requests))
         calls = max(3, args.frames // batch)
         warmup = max(1, args.warmup // batch)
         return forward_throughput(detector.backend, batch, requests, calls, warmup)

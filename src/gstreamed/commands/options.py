@@ -68,6 +68,22 @@ def param_values(args: argparse.Namespace, table: type[ParamSet]) -> dict[str, A
     return {name: value for name, value in values.items() if value is not None}
 
 
+def param_arguments(params: ParamSet) -> list[str]:
+    """The command-line arguments that give ``params`` where they differ from the defaults
+    (for a ``gstreamed`` subprocess)."""
+    arguments: list[str] = []
+    for param in params.params():
+        value = getattr(params, param.name)
+        if value == param.default:
+            continue
+        option = f"--{params.PREFIX}{param.option}"
+        if param.type is bool:
+            arguments.append(option if value else f"--no-{params.PREFIX}{param.option}")
+        else:
+            arguments += [option, str(value)]
+    return arguments
+
+
 def option_error(error: ParamError) -> str:
     """A parameter error worded with its command-line option."""
     return f"--{error.option}: {error}"
@@ -107,11 +123,13 @@ def encoder_params(args: argparse.Namespace) -> EncoderParams:
     return EncoderParams.from_values(param_values(args, EncoderParams))
 
 
-def add_batch_options(parser: argparse.ArgumentParser) -> None:
+def add_batch_options(
+    parser: argparse.ArgumentParser,
+    only: tuple[str, ...] = ("batch_size", "batch_timeout", "inference_interval", "nireq"),
+) -> None:
     """--batch, --batch-timeout, --detect-every, --nireq: how the inputs share the model."""
-    group = parser.add_argument_group("several inputs, one model")
     add_param_options(
-        group, BatchParams, only=("batch_size", "batch_timeout", "inference_interval", "nireq")
+        parser.add_argument_group("several inputs, one model"), BatchParams, only=only
     )
 
 

@@ -1,7 +1,9 @@
 """One model, many streams: frames from several threads batched into one forward pass.
 
 A `SharedDetector` owns a loaded `Detector` and ``nireq`` worker threads (DL Streamer's
-inference requests: forward passes in flight at once). Each stream takes a `StreamDetector`
+inference requests: forward passes in flight at once). On a CPU, unless a thread count was
+set, each pass in flight gets its share of the cores (`pass_threads`): two single-threaded
+passes on two cores beat two passes that each ask for both. Each stream takes a `StreamDetector`
 (``shared.stream()``), whose ``detect(frame)`` letterboxes the frame on the caller's thread,
 hands the tensor to the workers and waits; a free worker runs one forward pass for the
 frames waiting (the open streams' share of one request, up to ``batch_size``) and the
@@ -25,17 +27,18 @@ from typing import ClassVar
 
 import numpy as np
 
-from gstreamed.backends.base import Backend
+from gstreamed.backends.base import Backend, cpu_cores
 from gstreamed.detect.detections import Detections
 from gstreamed.detect.detector import Detector
 from gstreamed.errors import GstreamedError
 from gstreamed.params import ParamSet, param
 
 AUTO_BATCH_CAP = 8  # batch-size 0: one frame of each open stream, at most this many
-# nireq 0: forward passes in flight at once for a static-batch model on a CPU (two single
-# frames on two cores beat one frame on both: 18.6-19.9 vs 14.8-17.1 frames/s for yolov8n,
-# ONNX Runtime, 2 cores). A dynamic-batch model gains as much from batches (18.3-20.7 at
-# batch 2-4), and an accelerator's throughput comes from the batch: one request.
+# nireq 0: forward passes in flight at once on a CPU serving several streams, each on its
+# share of the cores (yolov8n, ONNX Runtime, 2 cores: two single frames one thread each
+# 19.9-21.6 frames/s vs one frame on both 16.9-18.2; a dynamic-batch model, two batches of
+# two 20.3-21.4 vs one batch of four 16.3-19.8). An accelerator's throughput comes from
+# the batch: one request.
 AUTO_CPU_REQUESTS = 2
 
 
@@ -72,16 +75,32 @@ class BatchParams(ParamSet):
     nireq: int = param(
         0,
         "forward passes in flight at once, each on a batch of its own (0: "
-        f"{AUTO_CPU_REQUESTS} for a static-batch model on a CPU, else 1)",
+        f"{AUTO_CPU_REQUESTS} on a CPU serving several streams, else 1)",
         minimum=0,
         maximum=64,
     )
 
 
-def requests_for(backend: Backend, nireq: int = 0) -> int:
-    """Forward passes a shared ``backend`` runs at once for the ``nireq`` setting (0: auto)."""
-    static_on_cpu = backend.device == "cpu" and backend.max_batch == 1
-    return nireq or (AUTO_CPU_REQUESTS if static_on_cpu else 1)
+def requests_for(backend: Backend, nireq: int = 0, streams: int = 0) -> int:
+    """Forward passes a shared ``backend`` runs at once for the ``nireq`` setting (0: auto)
+    serving ``streams`` streams (0: not known)."""
+    if nireq:
+        return nireq
+    if backend.device != "cpu":
+        return 1
+    return min(AUTO_CPU_REQUESTS, streams or AUTO_CPU_REQUESTS)
+
+
+def shares_cores(backend: Backend) -> bool:
+    """Whether forward passes at once split the CPU cores among them: a CPU model whose
+    thread count the user left to us."""
+    return backend.device == "cpu" and not backend.threads
+
+
+def pass_threads(passes: int) -> int | None:
+    """CPU threads for each of ``passes`` forward passes running at once: a share of the
+    cores (None for one pass: the backend's default)."""
+    return max(1, cpu_cores() // passes) if passes > 1 else None
 
 
 @dataclass(eq=False)
@@ -101,12 +120,15 @@ class SharedDetector:
         batch_size: int = 0,
         batch_timeout_ms: float = 20.0,
         nireq: int = 0,
+        streams: int = 0,
     ) -> None:
         self.detector = detector
         self.batch_size = batch_size
         self.batch_timeout = batch_timeout_ms / 1000.0
-        self.requests = requests_for(detector.backend, nireq)
+        self.requests = requests_for(detector.backend, nireq, streams)
         self.batch_sizes: Counter[int] = Counter()  # forward passes by number of frames
+        self._expected = streams or self.requests
+        self._sharing = 0  # passes at once the CPU threads were last shared among
         self._streams = 0
         self._pending: list[_Request] = []
         self._first_pending = 0.0
@@ -116,9 +138,12 @@ class SharedDetector:
         self._workers: list[threading.Thread] = []
 
     @classmethod
-    def from_params(cls, detector: Detector, batching: BatchParams) -> SharedDetector:
-        """A shared detector with the batch size, timeout and requests of ``batching``."""
-        return cls(detector, batching.batch_size, batching.batch_timeout, batching.nireq)
+    def from_params(
+        cls, detector: Detector, batching: BatchParams, streams: int = 0
+    ) -> SharedDetector:
+        """A shared detector with the batch size, timeout and requests of ``batching`` for
+        ``streams`` streams (0: not known)."""
+        return cls(detector, batching.batch_size, batching.batch_timeout, batching.nireq, streams)
 
     @property
     def target(self) -> int:
@@ -134,6 +159,7 @@ class SharedDetector:
             if self._closed:
                 raise GstreamedError("the shared model was closed")
             self._streams += 1
+            self._share_threads(max(self._streams, self._expected))
             if not self._workers:
                 self._workers = [
                     threading.Thread(target=self._work, name=f"gstreamed-batcher-{n}", daemon=True)
@@ -155,6 +181,18 @@ class SharedDetector:
         with self._ready:
             self._streams -= 1
             self._ready.notify_all()  # a smaller target may complete the waiting batch
+            streams = self._streams
+        if streams:
+            self._share_threads(streams)  # the last streams' passes get the idle cores
+
+    def _share_threads(self, streams: int) -> None:
+        """Give each forward pass at once, for ``streams`` open streams, its share of the
+        cores (a CPU model whose thread count the user left to us)."""
+        passes = min(self.requests, streams)
+        with self._counted:
+            if passes != self._sharing and shares_cores(self.detector.backend):
+                self._sharing = passes
+                self.detector.backend.set_threads(pass_threads(passes))
 
     def submit(self, tensor: np.ndarray) -> np.ndarray:
         """The head output for one [1, 3, H, W] tensor, run in the next batch (blocks)."""

@@ -219,7 +219,9 @@ class Runner:
         self.detector.timings = self.timings
         shared = acquire(
             instance,
-            lambda: SharedDetector.from_params(self.detector, self.batching),
+            lambda: SharedDetector.from_params(
+                self.detector, self.batching, sum(item.error is None for item in self.inputs)
+            ),
         )
         self._files = OutputFiles()
         self._writers: list[ResultWriter] = []
