@@ -226,9 +226,10 @@ class SharedDetector:
                     self._ready.wait()
 
     def _work(self) -> None:
+        stacked = _Stacker()
         while (batch := self._next_batch()) is not None:
             try:
-                outputs = self._forward([r.tensor for r in batch])
+                outputs = self._forward([r.tensor for r in batch], stacked)
                 if len(outputs) != len(batch):
                     raise GstreamedError(
                         f"the model gave {len(outputs)} output(s) for a batch of {len(batch)} "
@@ -243,7 +244,7 @@ class SharedDetector:
                 request.output = output
                 request.done.set()
 
-    def _forward(self, tensors: list[np.ndarray]) -> list[np.ndarray]:
+    def _forward(self, tensors: list[np.ndarray], stacked: _Stacker) -> list[np.ndarray]:
         """Head outputs of ``tensors``: one call per ``max_batch`` frames; timed per frame."""
         backend = self.detector.backend
         step = max(1, backend.max_batch)
@@ -251,7 +252,7 @@ class SharedDetector:
         for start in range(0, len(tensors), step):
             chunk = tensors[start : start + step]
             began = time.perf_counter()
-            result = backend.forward(np.stack(chunk))
+            result = backend.forward(stacked(chunk))
             seconds = (time.perf_counter() - began) / len(chunk)
             for _ in chunk:
                 self.detector.timings.add("forward", seconds)
@@ -259,6 +260,27 @@ class SharedDetector:
                 self.batch_sizes[len(chunk)] += 1
             outputs.extend(result)
         return outputs
+
+
+class _Stacker:
+    """Stacks one worker's frames into a batch tensor, reusing its buffer: a pass every
+    few tens of ms would otherwise allocate (and fault in) megabytes each time."""
+
+    def __init__(self) -> None:
+        self._buffer: np.ndarray | None = None
+
+    def __call__(self, tensors: list[np.ndarray]) -> np.ndarray:
+        """[N, 3, H, W] of the N [3, H, W] ``tensors`` (valid until the next call)."""
+        if len(tensors) == 1:
+            return tensors[0][None]
+        shape = (len(tensors), *tensors[0].shape)
+        if (
+            self._buffer is None
+            or self._buffer.shape[1:] != shape[1:]
+            or len(self._buffer) < len(tensors)
+        ):
+            self._buffer = np.empty(shape, tensors[0].dtype)
+        return np.stack(tensors, out=self._buffer[: len(tensors)])
 
 
 class StreamDetector:
