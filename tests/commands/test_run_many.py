@@ -15,9 +15,11 @@ import pytest
 from models import CAR, PERSON, brightness_yolo, constant_yolo
 from servers import http_server_that_stops, interrupt_after
 
+from gstreamed.cores import cpu_cores
 from gstreamed.detect.batching import SharedDetector, acquire, release
 from gstreamed.detect.detector import load_detector
 from gstreamed.gst import Gst, init
+from gstreamed.gst.runner import Runner, make_inputs
 
 CliRunner = Callable[..., subprocess.CompletedProcess]
 
@@ -252,3 +254,19 @@ def test_detect_every_k_frames_and_track_between(
         assert len(tracked) == 2, record
         ids |= {d["track_id"] for d in tracked}
     assert len(ids) == 2  # the same two tracks throughout
+
+
+@pytest.mark.parametrize("count", [1, 3])
+def test_streams_encoding_at_once_share_the_cores(
+    streams: dict[str, Path], model: Path, tmp_path: Path, count: int
+) -> None:
+    clips = [str(streams[name]) for name in ("white", "black", "red")[:count]]
+    media_out = tmp_path / ("out" if count > 1 else "one.mkv")
+    inputs = make_inputs(clips, media_out)
+    runner = Runner(inputs, load_detector(model), progress=False)
+    with runner.prepared() as (_shared, pipelines, _results):
+        threads = {
+            p.pipeline.get_by_name("encoder").get_property("threads") for p in pipelines.values()
+        }
+    # x264's own choice (0) for one stream; with three, each its share of the cores.
+    assert threads == {0 if count == 1 else max(1, cpu_cores() // count)}

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from models import CAR, PERSON, brightness_yolo
 
-from gstreamed.backends.base import cpu_cores
+from gstreamed.cores import cpu_cores
 from gstreamed.detect.batching import BatchParams, SharedDetector
 from gstreamed.detect.detector import load_detector
 

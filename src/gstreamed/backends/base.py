@@ -5,7 +5,6 @@ from __future__ import annotations
 import ast
 import dataclasses
 import logging
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -203,11 +202,6 @@ class Backend(Protocol):
     def max_batch(self) -> int:
         """Largest batch ``forward`` accepts (1 for a static batch-1 graph)."""
         ...
-
-
-def cpu_cores() -> int:
-    """CPU cores this process may run on (its affinity mask, as a container sets it)."""
-    return len(os.sched_getaffinity(0))
 
 
 def parse_device(device: str) -> tuple[str, int]:

@@ -2,7 +2,7 @@
 
 A `SharedDetector` owns a loaded `Detector` and ``nireq`` worker threads (DL Streamer's
 inference requests: forward passes in flight at once). On a CPU, unless a thread count was
-set, each pass in flight gets its share of the cores (`pass_threads`): two single-threaded
+set, each pass in flight gets its share of the cores: two single-threaded
 passes on two cores beat two passes that each ask for both. Each stream takes a `StreamDetector`
 (``shared.stream()``), whose ``detect(frame)`` letterboxes the frame on the caller's thread,
 hands the tensor to the workers and waits; a free worker runs one forward pass for the
@@ -27,7 +27,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from gstreamed.backends.base import Backend, cpu_cores
+from gstreamed.backends.base import Backend
+from gstreamed.cores import share_of_cores
 from gstreamed.detect.detections import Detections
 from gstreamed.detect.detector import Detector
 from gstreamed.errors import GstreamedError
@@ -95,12 +96,6 @@ def shares_cores(backend: Backend) -> bool:
     """Whether forward passes at once split the CPU cores among them: a CPU model whose
     thread count the user left to us."""
     return backend.device == "cpu" and not backend.threads
-
-
-def pass_threads(passes: int) -> int | None:
-    """CPU threads for each of ``passes`` forward passes running at once: a share of the
-    cores (None for one pass: the backend's default)."""
-    return max(1, cpu_cores() // passes) if passes > 1 else None
 
 
 @dataclass(eq=False)
@@ -192,7 +187,7 @@ class SharedDetector:
         with self._counted:
             if passes != self._sharing and shares_cores(self.detector.backend):
                 self._sharing = passes
-                self.detector.backend.set_threads(pass_threads(passes))
+                self.detector.backend.set_threads(share_of_cores(passes))
 
     def submit(self, tensor: np.ndarray) -> np.ndarray:
         """The head output for one [1, 3, H, W] tensor, run in the next batch (blocks)."""

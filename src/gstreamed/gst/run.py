@@ -88,6 +88,7 @@ class InputPipeline:
         frames_sink: bool = False,
         media_file: Path | None = None,
         reconnect_timeout: float = 0.0,
+        encoder_threads: int | None = None,
     ) -> None:
         """Detect with ``detector`` (private) or the shared model instance named
         ``model_instance`` (see `gstreamed.detect.batching`), every ``inference_interval``-th
@@ -102,7 +103,8 @@ class InputPipeline:
         written to (a `gstreamed.outfile.PendingFile`'s temporary name; default
         ``outputs.media``). An RTSP source that is lost after its first frame is retried
         with back-off for up to ``reconnect_timeout`` seconds (0: never), into the same
-        outputs; see `_lose`."""
+        outputs; see `_lose`. ``encoder_threads``: the video encoder's threads (None: x264's
+        choice)."""
         init()
         self.source, self.outputs, self.timings = source, outputs, timings
         self.detector, self.model_instance = detector, model_instance
@@ -115,6 +117,7 @@ class InputPipeline:
         self.media_file = media_file or outputs.media
         self.write_error: str | None = None  # an output that could not be written
         self.reconnect_timeout = reconnect_timeout
+        self.encoder_threads = encoder_threads
         self.reconnects = 0  # how often a lost source came back
         self._lost_at: float | None = None  # monotonic time the source was lost
         self._attempt = 0
@@ -402,6 +405,8 @@ class InputPipeline:
         Gst.util_set_object_arg(encoder, "speed-preset", self.outputs.encoder.preset)
         Gst.util_set_object_arg(encoder, "pass", "quant")
         encoder.set_property("quantizer", self.outputs.encoder.quality)
+        if self.encoder_threads:
+            encoder.set_property("threads", self.encoder_threads)
         return encoder
 
     def _display_branch(self, tee: Gst.Element) -> None:
