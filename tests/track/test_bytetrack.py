@@ -187,3 +187,16 @@ def test_a_track_lost_briefly_is_recovered_by_its_last_seen_box(
     dets += [frame([])] * gap + [frame([box(172, 50)])] * 3
     ids = [o.track_id.tolist() for o in run(cls(), dets)[-3:]]
     assert ids == ([[1]] * 3 if recovered else [[], [2], [2]])
+
+
+@pytest.mark.parametrize(("buffer", "recovered"), [(0.2, True), (0.0, False)])
+def test_a_track_whose_object_turned_while_lost_is_recovered_by_buffered_boxes(
+    buffer: float, recovered: bool
+) -> None:
+    # Moving right 8 px a frame, hidden for two frames, back 24 px left of where it was last
+    # seen (it turned, as at the edge of the picture): IoU with the last seen box 0.25, of
+    # the boxes grown by 0.2 x 2 of their size 0.5; the prediction ran the other way.
+    dets = [frame([])] + [frame([box(100 + 8 * t, 50)]) for t in range(10)]
+    dets += [frame([])] * 2 + [frame([box(148 - 8 * t, 50)]) for t in range(3)]
+    ids = [o.track_id.tolist() for o in run(BotSortTracker(recovery_buffer=buffer), dets)[-3:]]
+    assert ids == ([[1]] * 3 if recovered else [[], [2], [2]])

@@ -11,7 +11,7 @@ from gstreamed.detect.detections import Detections
 from gstreamed.params import param
 from gstreamed.track.base import Tracker
 from gstreamed.track.kalman import XyahKalman, XywhKalman
-from gstreamed.track.matching import assign_below, grown, iou_matrix, valid_boxes
+from gstreamed.track.matching import assign_below, buffered_iou, iou_matrix, valid_boxes
 
 TRACKED, LOST = 1, 2
 DUPLICATE_IOU = 0.85  # ByteTrack's remove_duplicate_stracks: IoU distance < 0.15
@@ -86,6 +86,13 @@ class ByteTracker(Tracker):
     )
     recovery_frames: int = param(
         5, "frames (at 30 fps) a lost track can be recovered by its last seen box", minimum=0
+    )
+    recovery_buffer: float = param(
+        0.2,
+        "in that recovery, both boxes are grown by this fraction of their size per frame "
+        "the track was lost beyond the first (C-BIoU's buffered IoU: the object may have "
+        "turned)",
+        minimum=0.0,
     )
     gap_buffer: float = param(
         0.3,
@@ -271,16 +278,18 @@ class ByteTracker(Tracker):
         match_det: list[np.ndarray],
     ) -> np.ndarray:
         """Match left-over high-score detections (``starters``, rows of ``boxes``) to tracks
-        lost for at most ``max_recovery_gap`` frames by IoU with their last seen box,
-        appending the pairs; returns the starters left. A lost track's prediction may have
-        drifted on a velocity learnt from a few noisy boxes, its last box has not."""
+        lost for at most ``max_recovery_gap`` frames by buffered IoU with their last seen
+        box, appending the pairs; returns the starters left. A lost track's prediction may
+        have drifted on a velocity learnt from a few noisy boxes, or the object turned; its
+        last box has not moved."""
         if not self.recovery_iou or not len(starters):
             return starters
         lost = np.flatnonzero(
             (self._state == LOST) & (self._frame - self._last_frame <= self.max_recovery_gap)
         )
         lost = np.setdiff1d(lost, np.concatenate(match_track))
-        overlap = iou_matrix(self._seen[lost], boxes[starters])
+        gap = self._frame - self._last_frame[lost]
+        overlap = buffered_iou(self._seen[lost], gap, boxes[starters], self.recovery_buffer)
         rows, cols = assign_below(1.0 - overlap, 1.0 - self.recovery_iou)
         match_track.append(lost[rows])
         match_det.append(starters[cols])
@@ -301,12 +310,9 @@ class ByteTracker(Tracker):
         IoU of boxes grown by ``gap_buffer`` per skipped frame (C-BIoU's buffered IoU): a
         track without a velocity yet cannot follow a fast object over the gap."""
         gap = self._frame - self._last_frame[unconfirmed]
-        if not len(gap) or gap.max() <= 1:
-            return
-        for frames in np.unique(gap[gap > 1]):
-            rows = unconfirmed[gap == frames]
-            grow = self.gap_buffer * (frames - 1)
-            iou[rows] = iou_matrix(grown(track_boxes[rows], grow), grown(boxes, grow))
+        if len(gap) and gap.max() > 1:
+            rows = track_boxes[unconfirmed]
+            iou[unconfirmed] = buffered_iou(rows, gap, boxes, self.gap_buffer)
 
     def _compensate(self, frame: np.ndarray, boxes: np.ndarray) -> None:
         """Camera-motion compensation of every track before the association, from the

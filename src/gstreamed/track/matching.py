@@ -64,6 +64,21 @@ def grown(xyxy: np.ndarray, fraction: float) -> np.ndarray:
     return np.concatenate([xyxy[:, :2] - fraction * size, xyxy[:, 2:] + fraction * size], axis=1)
 
 
+def buffered_iou(
+    tracks: np.ndarray, gaps: np.ndarray, dets: np.ndarray, per_frame: float
+) -> np.ndarray:
+    """IoU [N, M] of track boxes [N, 4] and detection boxes [M, 4], both grown by
+    ``per_frame`` of their size for each frame of a track's gap beyond the first (C-BIoU's
+    buffered IoU: the longer a track went unseen, the further its object may have gone)."""
+    overlap = iou_matrix(tracks, dets)
+    if per_frame:
+        for frames in np.unique(gaps[gaps > 1]):
+            rows = np.flatnonzero(gaps == frames)
+            grow = per_frame * (frames - 1)
+            overlap[rows] = iou_matrix(grown(tracks[rows], grow), grown(dets, grow))
+    return overlap
+
+
 def valid_boxes(xyxy: np.ndarray) -> np.ndarray:
     """Mask of boxes with finite coordinates and positive width and height."""
     return np.isfinite(xyxy).all(axis=1) & (xyxy[:, 2] > xyxy[:, 0]) & (xyxy[:, 3] > xyxy[:, 1])
