@@ -118,3 +118,12 @@ def test_passes_at_once_share_the_cores_unless_a_thread_count_was_set(
     alone.stream().close()
     assert alone.requests == 1 and _session_threads(alone) == threads
     alone.close()
+    # Streams not known in advance (elements naming an instance): counted as they open.
+    named = SharedDetector(load_detector(model, threads=threads))
+    first = named.stream()
+    assert named.requests == 2 and _session_threads(named) == threads
+    second = named.stream()
+    assert _session_threads(named) == (threads or max(1, cpu_cores() // 2))
+    for handle in (first, second):
+        handle.close()
+    named.close()

@@ -122,7 +122,7 @@ class SharedDetector:
         self.batch_timeout = batch_timeout_ms / 1000.0
         self.requests = requests_for(detector.backend, nireq, streams)
         self.batch_sizes: Counter[int] = Counter()  # forward passes by number of frames
-        self._expected = streams or self.requests
+        self._expected = streams  # streams to come (0: not known, count them as they open)
         self._sharing = 0  # passes at once the CPU threads were last shared among
         self._streams = 0
         self._pending: list[_Request] = []
