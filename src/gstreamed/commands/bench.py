@@ -170,8 +170,7 @@ def _streams(args: argparse.Namespace, model: Path) -> int:
     """``bench --streams N``: see `gstreamed.bench.streams`."""
     from gstreamed.bench.measure import forward_throughput
     from gstreamed.bench.streams import bench_streams
-    from gstreamed.cores import share_of_cores
-    from gstreamed.detect.batching import requests_for, shares_cores
+    from gstreamed.detect.batching import requests_for, share_cores
     from gstreamed.detect.detector import load_detector
     from gstreamed.gst.runner import Runner, make_inputs
     from gstreamed.gst.samples import write_test_clip
@@ -212,8 +211,7 @@ def _streams(args: argparse.Namespace, model: Path) -> int:
     def forward_fps(batch: int) -> float | None:
         if batch > detector.backend.max_batch:
             return None
-        if shares_cores(detector.backend):
-            detector.backend.set_threads(share_of_cores(requests))
+        share_cores(detector.backend, requests)
         calls = max(3, args.frames // batch)
         warmup = max(1, args.warmup // batch)
         return forward_throughput(detector.backend, batch, requests, calls, warmup)

@@ -2,15 +2,16 @@
 
 A `SharedDetector` owns a loaded `Detector` and ``nireq`` worker threads (DL Streamer's
 inference requests: forward passes in flight at once). On a CPU, unless a thread count was
-set, each pass in flight gets its share of the cores: two single-threaded
-passes on two cores beat two passes that each ask for both. Each stream takes a `StreamDetector`
-(``shared.stream()``), whose ``detect(frame)`` letterboxes the frame on the caller's thread,
-hands the tensor to the workers and waits; a free worker runs one forward pass for the
-frames waiting (the open streams' share of one request, up to ``batch_size``) and the
-callers decode their own boxes. A batch runs as soon as its share of the open streams has a
-frame waiting, when ``batch_size`` frames wait, or ``batch_timeout`` after its first frame, so
-a slow camera never stalls a fast file. Static-batch models (batch dimension fixed to 1)
-still share the session, one frame per forward call; dynamic-batch models run true batches.
+set, each pass in flight gets its share of the cores (`share_cores`): two single-threaded
+passes on two cores beat two passes that each ask for both. Each stream takes a
+`StreamDetector` (``shared.stream()``), whose ``detect(frame)`` letterboxes the frame on the
+caller's thread, hands the tensor to the workers and waits; a free worker runs one forward
+pass for the frames waiting (the open streams' share of one request, up to ``batch_size``)
+and the callers decode their own boxes. A batch runs as soon as its share of the open
+streams has a frame waiting, when ``batch_size`` frames wait, or ``batch_timeout`` after its
+first frame, so a slow camera never stalls a fast file. Static-batch models (batch
+dimension fixed to 1) still share the session, one frame per forward call; dynamic-batch
+models run true batches.
 
 `acquire`/`release` keep named instances (DL Streamer's ``model-instance-id``): elements that
 name the same instance share one model.
@@ -92,10 +93,11 @@ def requests_for(backend: Backend, nireq: int = 0, streams: int = 0) -> int:
     return min(AUTO_CPU_REQUESTS, streams or AUTO_CPU_REQUESTS)
 
 
-def shares_cores(backend: Backend) -> bool:
-    """Whether forward passes at once split the CPU cores among them: a CPU model whose
-    thread count the user left to us."""
-    return backend.device == "cpu" and not backend.threads
+def share_cores(backend: Backend, passes: int) -> None:
+    """Give each of ``passes`` forward passes at once its share of the CPU cores (every core
+    for one), unless the user set a thread count or the model runs on an accelerator."""
+    if backend.device == "cpu" and not backend.threads:
+        backend.set_threads(share_of_cores(passes))
 
 
 @dataclass(eq=False)
@@ -123,7 +125,6 @@ class SharedDetector:
         self.requests = requests_for(detector.backend, nireq, streams)
         self.batch_sizes: Counter[int] = Counter()  # forward passes by number of frames
         self._expected = streams  # streams to come (0: not known, count them as they open)
-        self._sharing = 0  # passes at once the CPU threads were last shared among
         self._streams = 0
         self._pending: list[_Request] = []
         self._first_pending = 0.0
@@ -176,18 +177,14 @@ class SharedDetector:
         with self._ready:
             self._streams -= 1
             self._ready.notify_all()  # a smaller target may complete the waiting batch
-            streams = self._streams
-        if streams:
-            self._share_threads(streams)  # the last streams' passes get the idle cores
+            if self._streams:
+                self._share_threads(self._streams)  # the last streams' passes get the idle cores
 
     def _share_threads(self, streams: int) -> None:
         """Give each forward pass at once, for ``streams`` open streams, its share of the
-        cores (a CPU model whose thread count the user left to us)."""
-        passes = min(self.requests, streams)
-        with self._counted:
-            if passes != self._sharing and shares_cores(self.detector.backend):
-                self._sharing = passes
-                self.detector.backend.set_threads(share_of_cores(passes))
+        cores (called holding ``_ready``; a backend changes its threads only when they
+        differ)."""
+        share_cores(self.detector.backend, min(self.requests, streams))
 
     def submit(self, tensor: np.ndarray) -> np.ndarray:
         """The head output for one [1, 3, H, W] tensor, run in the next batch (blocks)."""

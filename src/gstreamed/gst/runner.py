@@ -343,6 +343,10 @@ class Runner:
         files: OutputFiles,
     ) -> tuple[dict[int, InputPipeline], list[InputResult | None]]:
         """A pipeline per usable input; the others' results are their errors."""
+        # Several streams encode at once: each encoder gets its share of the cores (x264's
+        # own choice, 1.5 threads a core each, held 60 MB more for 4 streams on 2 cores and
+        # was no faster).
+        encoder_threads = share_of_cores(self.streams)
         pipelines: dict[int, InputPipeline] = {}
         results: list[InputResult | None] = []
         for index, item in enumerate(self.inputs):
@@ -363,10 +367,7 @@ class Runner:
                     frame_limit=self.frame_limit,
                     frames_sink=frames_sink,
                     reconnect_timeout=self.reconnect_timeout,
-                    # Several streams encode at once: each encoder gets its share of the
-                    # cores (x264's own choice, 1.5 threads a core each, held 60 MB more
-                    # for 4 streams on 2 cores and was no faster).
-                    encoder_threads=share_of_cores(self.streams),
+                    encoder_threads=encoder_threads,
                     media_file=None
                     if item.outputs.media is None or item.outputs.segment_time is not None
                     else files.open(item.outputs.media, item.outputs),

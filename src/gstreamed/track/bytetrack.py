@@ -310,9 +310,9 @@ class ByteTracker(Tracker):
         IoU of boxes grown by ``gap_buffer`` per skipped frame (C-BIoU's buffered IoU): a
         track without a velocity yet cannot follow a fast object over the gap."""
         gap = self._frame - self._last_frame[unconfirmed]
-        if len(gap) and gap.max() > 1:
-            rows = track_boxes[unconfirmed]
-            iou[unconfirmed] = buffered_iou(rows, gap, boxes, self.gap_buffer)
+        late = unconfirmed[gap > 1]
+        if len(late):
+            iou[late] = buffered_iou(track_boxes[late], gap[gap > 1], boxes, self.gap_buffer)
 
     def _compensate(self, frame: np.ndarray, boxes: np.ndarray) -> None:
         """Camera-motion compensation of every track before the association, from the

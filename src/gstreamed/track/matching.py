@@ -70,12 +70,14 @@ def buffered_iou(
     """IoU [N, M] of track boxes [N, 4] and detection boxes [M, 4], both grown by
     ``per_frame`` of their size for each frame of a track's gap beyond the first (C-BIoU's
     buffered IoU: the longer a track went unseen, the further its object may have gone)."""
-    overlap = iou_matrix(tracks, dets)
-    if per_frame:
-        for frames in np.unique(gaps[gaps > 1]):
-            rows = np.flatnonzero(gaps == frames)
-            grow = per_frame * (frames - 1)
-            overlap[rows] = iou_matrix(grown(tracks[rows], grow), grown(dets, grow))
+    if not per_frame:
+        return iou_matrix(tracks, dets)
+    extra = np.maximum(gaps - 1, 0)
+    overlap = np.empty((len(tracks), len(dets)))
+    for frames in np.unique(extra):  # each row once, the rows of one gap together
+        rows = extra == frames
+        grow = per_frame * frames
+        overlap[rows] = iou_matrix(grown(tracks[rows], grow), grown(dets, grow))
     return overlap
 
 
